@@ -1,0 +1,97 @@
+//! The breaker's response future.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use pin_project_lite::pin_project;
+use tower::BoxError;
+
+use super::service::OwnedPermit;
+use super::Open;
+use crate::classify::Classify;
+
+pin_project! {
+    /// The response future of [`Breaker`](super::Breaker): the inner call
+    /// with its permit, or a refusal.
+    pub struct ResponseFuture<F, C> {
+        #[pin]
+        kind: Kind<F, C>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, C> {
+        Called {
+            #[pin]
+            future: F,
+            permit: Option<OwnedPermit>,
+            classifier: C,
+        },
+        Rejected {
+            error: Open,
+        },
+    }
+}
+
+impl<F, C> ResponseFuture<F, C> {
+    pub(crate) fn called(future: F, permit: OwnedPermit, classifier: C) -> Self {
+        Self {
+            kind: Kind::Called {
+                future,
+                permit: Some(permit),
+                classifier,
+            },
+        }
+    }
+
+    pub(crate) fn rejected(error: Open) -> Self {
+        Self {
+            kind: Kind::Rejected { error },
+        }
+    }
+}
+
+impl<F, C, T, E> Future for ResponseFuture<F, C>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+    C: Classify<T, E>,
+{
+    type Output = Result<T, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Called {
+                future,
+                permit,
+                classifier,
+            } => {
+                let result = ready!(future.poll(cx));
+                if let Some(permit) = permit.take() {
+                    permit.record(classifier, result.as_ref());
+                }
+                Poll::Ready(result.map_err(Into::into))
+            }
+            KindProj::Rejected { error } => Poll::Ready(Err(Box::new(*error))),
+        }
+    }
+}
+
+impl<F, C> fmt::Debug for ResponseFuture<F, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Called { permit, .. } => {
+                if permit.is_some() {
+                    "pending"
+                } else {
+                    "done"
+                }
+            }
+            Kind::Rejected { .. } => "rejected",
+        };
+        f.debug_struct("ResponseFuture").field("kind", &kind).finish()
+    }
+}

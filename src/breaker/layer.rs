@@ -1,0 +1,58 @@
+use tower::Layer;
+
+use super::service::Handles;
+use super::{Breaker, CircuitBreaker};
+use crate::classify::DefaultClassifier;
+
+/// Wraps services in a [`Breaker`] sharing one [`CircuitBreaker`].
+///
+/// ```
+/// use tower::{service_fn, ServiceBuilder};
+/// use seawall::breaker::{BreakerLayer, CircuitBreaker};
+///
+/// let breaker = CircuitBreaker::builder().consecutive_failures(5).build()?;
+/// let service = ServiceBuilder::new()
+///     .layer(BreakerLayer::new(breaker.clone()))
+///     .service(service_fn(|req: u32| async move { Ok::<_, std::io::Error>(req) }));
+/// # drop(service);
+/// # Ok::<(), seawall::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BreakerLayer<C = DefaultClassifier> {
+    handles: Handles,
+    classifier: C,
+}
+
+impl BreakerLayer {
+    /// A layer over `breaker`, classifying `Ok` as success and `Err` as
+    /// failure.
+    pub fn new(breaker: CircuitBreaker) -> Self {
+        Self {
+            handles: Handles::new(breaker),
+            classifier: DefaultClassifier,
+        }
+    }
+}
+
+impl<C> BreakerLayer<C> {
+    /// Classifies results with `classifier` instead.
+    pub fn classifier<C2>(self, classifier: C2) -> BreakerLayer<C2> {
+        BreakerLayer {
+            handles: self.handles,
+            classifier,
+        }
+    }
+
+    /// The breaker the services share.
+    pub fn breaker(&self) -> &CircuitBreaker {
+        self.handles.breaker()
+    }
+}
+
+impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
+    type Service = Breaker<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Breaker::from_parts(inner, self.handles.clone(), self.classifier.clone())
+    }
+}

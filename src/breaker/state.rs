@@ -1,0 +1,248 @@
+//! The breaker's states and the packed state word.
+//!
+//! One `AtomicU64` holds everything a call's admission needs:
+//!
+//! ```text
+//!  63            56 55          48 47          40 39          32 31                 3 2    0
+//! +---------------+--------------+--------------+--------------+--------------------+------+
+//! | probes issued | probes done  | probes failed| probes slow  |  generation (29)   | kind |
+//! +---------------+--------------+--------------+--------------+--------------------+------+
+//! ```
+//!
+//! The generation grows by one with every transition (wrapping after 2^29),
+//! so a compare-and-swap against a loaded word fails whenever anything
+//! changed, and a call remembers the generation it was admitted in. The
+//! probe counters are only used in HALF_OPEN and are zero otherwise.
+
+use std::fmt;
+
+/// A circuit breaker's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Calls flow and their outcomes are recorded; the breaker trips when a
+    /// threshold is crossed.
+    Closed,
+    /// Calls are refused until the wait is over.
+    Open,
+    /// A fixed number of probe calls are admitted and judged.
+    HalfOpen,
+    /// Calls flow, nothing is recorded, nothing trips (manual).
+    Disabled,
+    /// Every call is refused until a manual transition (manual).
+    ForcedOpen,
+    /// Calls flow and are recorded, but the breaker never trips (manual).
+    MetricsOnly,
+}
+
+impl State {
+    const ALL: [State; 6] = [
+        State::Closed,
+        State::Open,
+        State::HalfOpen,
+        State::Disabled,
+        State::ForcedOpen,
+        State::MetricsOnly,
+    ];
+
+    /// A stable numeric code: 0 closed, 1 open, 2 half-open, 3 disabled,
+    /// 4 forced-open, 5 metrics-only (the `seawall_breaker_state` gauge).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The state's name in snake case, as in metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half_open",
+            State::Disabled => "disabled",
+            State::ForcedOpen => "forced_open",
+            State::MetricsOnly => "metrics_only",
+        }
+    }
+
+    /// Whether resilience4j allows a transition from `self` to `to`. Every
+    /// state may go to itself (which restarts it) and to any other state,
+    /// except CLOSED → HALF_OPEN and METRICS_ONLY → OPEN or HALF_OPEN.
+    pub fn can_transition_to(self, to: State) -> bool {
+        !matches!(
+            (self, to),
+            (State::Closed, State::HalfOpen)
+                | (State::MetricsOnly, State::Open)
+                | (State::MetricsOnly, State::HalfOpen)
+        )
+    }
+
+    fn from_code(code: u64) -> State {
+        // The kind bits are only ever written from a `State`.
+        State::ALL[code as usize % State::ALL.len()]
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub(crate) const GEN_BITS: u32 = 29;
+pub(crate) const GEN_MASK: u32 = (1 << GEN_BITS) - 1;
+
+/// Whether generation `a` is later than `b`, modulo 2^29.
+pub(crate) fn gen_newer(a: u32, b: u32) -> bool {
+    let d = a.wrapping_sub(b) & GEN_MASK;
+    d != 0 && d < (1 << (GEN_BITS - 1))
+}
+
+/// Probe counters of a HALF_OPEN phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Probes {
+    /// Slots handed out and not given back (≤ permitted).
+    pub(crate) issued: u8,
+    /// Probes that completed with a recorded outcome.
+    pub(crate) done: u8,
+    pub(crate) failed: u8,
+    pub(crate) slow: u8,
+}
+
+/// A decoded state word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word {
+    pub(crate) state: State,
+    pub(crate) gen: u32,
+    pub(crate) probes: Probes,
+}
+
+impl Word {
+    pub(crate) fn decode(w: u64) -> Word {
+        Word {
+            state: State::from_code(w & 0b111),
+            gen: ((w >> 3) as u32) & GEN_MASK,
+            probes: Probes {
+                issued: (w >> 56) as u8,
+                done: (w >> 48) as u8,
+                failed: (w >> 40) as u8,
+                slow: (w >> 32) as u8,
+            },
+        }
+    }
+
+    pub(crate) fn encode(self) -> u64 {
+        let p = self.probes;
+        self.state.code() as u64
+            | ((self.gen & GEN_MASK) as u64) << 3
+            | (p.issued as u64) << 56
+            | (p.done as u64) << 48
+            | (p.failed as u64) << 40
+            | (p.slow as u64) << 32
+    }
+
+    /// The word for entering `state` as the next generation, with fresh
+    /// probe counters.
+    pub(crate) fn next(self, state: State) -> Word {
+        Word {
+            state,
+            gen: self.gen.wrapping_add(1) & GEN_MASK,
+            probes: Probes::default(),
+        }
+    }
+}
+
+/// The deadline word: when OPEN ends or HALF_OPEN gives up, tagged with the
+/// generation it belongs to, plus the attempt number of the backoff.
+///
+/// ```text
+///  63        48 47     40 39                                   0
+/// +------------+---------+--------------------------------------+
+/// | gen (16)   | attempt | deadline, ms since the clock's origin |
+/// +------------+---------+--------------------------------------+
+/// ```
+///
+/// It is written right after the state CAS that enters OPEN or HALF_OPEN, so
+/// a reader can find it one generation behind: the tag tells it apart, and a
+/// deadline that is not published yet counts as not reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    pub(crate) tag: u16,
+    pub(crate) attempt: u8,
+    pub(crate) millis: u64,
+}
+
+pub(crate) const DEADLINE_NEVER: u64 = (1 << 40) - 1;
+
+impl Deadline {
+    pub(crate) fn decode(w: u64) -> Deadline {
+        Deadline {
+            tag: (w >> 48) as u16,
+            attempt: (w >> 40) as u8,
+            millis: w & DEADLINE_NEVER,
+        }
+    }
+
+    pub(crate) fn encode(self) -> u64 {
+        (self.tag as u64) << 48 | (self.attempt as u64) << 40 | self.millis.min(DEADLINE_NEVER)
+    }
+
+    pub(crate) fn tag_of(gen: u32) -> u16 {
+        gen as u16
+    }
+
+    /// Whether this deadline was written for a later generation than `tag`.
+    pub(crate) fn newer_than(self, tag: u16) -> bool {
+        let d = self.tag.wrapping_sub(tag);
+        d != 0 && d < 0x8000
+    }
+
+    /// Milliseconds since the clock's origin, rounded up so that the wait is
+    /// never shortened.
+    pub(crate) fn millis_at(nanos: u64) -> u64 {
+        nanos.div_ceil(1_000_000)
+    }
+
+    /// Whether `now` lies strictly after this deadline.
+    pub(crate) fn passed(self, now_nanos: u64) -> bool {
+        self.millis != DEADLINE_NEVER && now_nanos > self.millis.saturating_mul(1_000_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_round_trips() {
+        let w = Word {
+            state: State::HalfOpen,
+            gen: GEN_MASK,
+            probes: Probes {
+                issued: 255,
+                done: 7,
+                failed: 3,
+                slow: 1,
+            },
+        };
+        assert_eq!(Word::decode(w.encode()), w);
+        assert_eq!(w.next(State::Closed).gen, 0);
+    }
+
+    #[test]
+    fn generations_compare_across_wrap() {
+        assert!(gen_newer(0, GEN_MASK));
+        assert!(gen_newer(5, 4));
+        assert!(!gen_newer(4, 5));
+        assert!(!gen_newer(4, 4));
+    }
+
+    #[test]
+    fn deadline_is_strict() {
+        let d = Deadline {
+            tag: 1,
+            attempt: 1,
+            millis: 30_000,
+        };
+        assert_eq!(Deadline::decode(d.encode()), d);
+        assert!(!d.passed(30_000_000_000));
+        assert!(d.passed(30_000_000_001));
+    }
+}

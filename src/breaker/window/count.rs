@@ -1,0 +1,181 @@
+//! A count-based window: the last `size` outcomes, truly sliding.
+//!
+//! The outcomes sit in a ring of slots; a cursor hands out the next slot, and
+//! the entering outcome swaps out the one it replaces, so every outcome leaves
+//! exactly once however records race. The counts live in one aggregate word
+//! (generation tag and three signed 16-bit fields) updated by CAS:
+//!
+//! ```text
+//!  63        48 47        32 31        16 15         0
+//! +------------+------------+------------+------------+
+//! | slow (i16) |failed (i16)| calls (i16)|  tag (u16) |
+//! +------------+------------+------------+------------+
+//! ```
+//!
+//! A slot counts in the aggregate when it is present and carries the
+//! aggregate's tag. A record applies its delta (the entering slot counted,
+//! the leaving one uncounted) against the tag it finds at CAS time, so a
+//! record racing with another on the same slot, or with a reset to a newer
+//! generation, can make a field transiently one lower, never lose a count for
+//! good; the fields are signed for that and read clamped at zero.
+//!
+//! The healthy path writes nothing: a success entering a full window that
+//! holds no failure and no slow call replaces a success with a success, which
+//! nobody can observe, so it only loads the aggregate.
+
+use crate::breaker::state::GEN_MASK;
+use crate::sync::{AtomicU32, AtomicU64, CachePadded, Ordering};
+
+use super::Counts;
+
+const PRESENT: u32 = 1 << 31;
+const FAILED: u32 = 1 << 30;
+const SLOW: u32 = 1 << 29;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Agg {
+    tag: u16,
+    calls: i16,
+    failed: i16,
+    slow: i16,
+}
+
+impl Agg {
+    fn decode(w: u64) -> Agg {
+        Agg {
+            tag: w as u16,
+            calls: (w >> 16) as u16 as i16,
+            failed: (w >> 32) as u16 as i16,
+            slow: (w >> 48) as u16 as i16,
+        }
+    }
+
+    fn encode(self) -> u64 {
+        self.tag as u64
+            | (self.calls as u16 as u64) << 16
+            | (self.failed as u16 as u64) << 32
+            | (self.slow as u16 as u64) << 48
+    }
+
+    fn counts(self) -> Counts {
+        Counts {
+            calls: self.calls.max(0) as u32,
+            failed: self.failed.max(0) as u32,
+            slow: self.slow.max(0) as u32,
+        }
+    }
+
+    /// Adds (`sign` 1) or removes (`sign` -1) a slot if it counts here.
+    fn apply(&mut self, slot: u32, sign: i16) {
+        if slot & PRESENT != 0 && (slot & GEN_MASK) as u16 == self.tag {
+            self.calls = self.calls.wrapping_add(sign);
+            if slot & FAILED != 0 {
+                self.failed = self.failed.wrapping_add(sign);
+            }
+            if slot & SLOW != 0 {
+                self.slow = self.slow.wrapping_add(sign);
+            }
+        }
+    }
+}
+
+/// Whether tag `a` is later than `b`, modulo 2^16.
+fn tag_newer(a: u16, b: u16) -> bool {
+    let d = a.wrapping_sub(b);
+    d != 0 && d < 0x8000
+}
+
+#[derive(Debug)]
+pub(crate) struct CountWindow {
+    size: u32,
+    // Read by every call, written only when the window changes.
+    agg: CachePadded<AtomicU64>,
+    // Written by every call that is not a no-op.
+    cursor: CachePadded<AtomicU64>,
+    slots: Box<[AtomicU32]>,
+}
+
+impl CountWindow {
+    pub(crate) fn new(size: u32) -> Self {
+        Self {
+            size,
+            agg: CachePadded(AtomicU64::new(0)),
+            cursor: CachePadded(AtomicU64::new(0)),
+            slots: (0..size).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    pub(crate) fn record(&self, gen: u32, failed: bool, slow: bool) -> Option<Counts> {
+        let tag = gen as u16;
+        // Acquire pairs with the Release of the CAS below: a reader that sees
+        // a count also sees the slot write that made it.
+        let mut word = self.agg.load(Ordering::Acquire);
+        let agg = loop {
+            let agg = Agg::decode(word);
+            if agg.tag == tag {
+                break agg;
+            }
+            if tag_newer(agg.tag, tag) {
+                return None; // admitted in an older generation: dropped
+            }
+            // First record of a newer generation: start the window afresh.
+            let fresh = Agg {
+                tag,
+                calls: 0,
+                failed: 0,
+                slow: 0,
+            };
+            match self.agg.compare_exchange(
+                word,
+                fresh.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break fresh,
+                Err(now) => word = now,
+            }
+        };
+        if !failed && !slow && agg.calls as u32 == self.size && agg.failed == 0 && agg.slow == 0 {
+            return None;
+        }
+
+        // Relaxed: the cursor only spreads records over slots; the swap is
+        // what makes each slot's value leave exactly once.
+        let index = self.cursor.fetch_add(1, Ordering::Relaxed) % self.size as u64;
+        let entering = PRESENT
+            | (gen & GEN_MASK)
+            | if failed { FAILED } else { 0 }
+            | if slow { SLOW } else { 0 };
+        let leaving = self.slots[index as usize].swap(entering, Ordering::AcqRel);
+
+        let mut word = self.agg.load(Ordering::Acquire);
+        loop {
+            let before = Agg::decode(word);
+            let mut after = before;
+            after.apply(entering, 1);
+            after.apply(leaving, -1);
+            if after == before {
+                // Stale under a newer tag, or a like-for-like replacement.
+                return (before.tag == tag).then(|| before.counts());
+            }
+            match self.agg.compare_exchange_weak(
+                word,
+                after.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return (after.tag == tag).then(|| after.counts()),
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    pub(crate) fn counts(&self, gen: u32) -> Counts {
+        let agg = Agg::decode(self.agg.load(Ordering::Acquire));
+        if agg.tag == gen as u16 {
+            agg.counts()
+        } else {
+            Counts::default()
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Tower layers that keep a service standing when what it calls is slow,
+//! failing or overloaded.
+//!
+//! seawall's layers sit on lock-free state machines, plain Rust over atomics
+//! that are model-checked with [loom](https://docs.rs/loom), and adapt them to
+//! tower's `Service`. This release has the foundation and the circuit
+//! breaker; the bulkhead, the adaptive concurrency limit and the
+//! power-of-two-choices balancer build on the same pieces.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`breaker`] | circuit breaker: closed / open / half-open and manual states, count, time and consecutive policies |
+//! | [`classify`] | the one notion of a call's outcome every layer learns from |
+//! | [`clock`] | injected monotonic time; a manual clock for tests |
+//! | [`observe`] | events, the observer hook, `tracing` and `metrics` observers |
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+//! use seawall::breaker::{BreakerLayer, CircuitBreaker};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let breaker = CircuitBreaker::builder()
+//!     .name("backend")
+//!     .count_window(50)
+//!     .minimum_number_of_calls(20)
+//!     .failure_rate_threshold(50.0)
+//!     .wait_duration_in_open_state(Duration::from_secs(10))
+//!     .build()?;
+//!
+//! let mut service = ServiceBuilder::new()
+//!     .layer(BreakerLayer::new(breaker.clone()))
+//!     .service(service_fn(|name: &'static str| async move {
+//!         Ok::<_, std::io::Error>(format!("hello {name}"))
+//!     }));
+//!
+//! let reply = service.ready().await?.call("seawall").await?;
+//! assert_eq!(reply, "hello seawall");
+//! println!("{:?}", breaker.metrics());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | enables |
+//! | --- | --- | --- |
+//! | `breaker` | yes | the circuit breaker |
+//! | `full` | no | every capability |
+//! | `tracing` | no | [`observe::TracingObserver`] |
+//! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
+//! | `serde` | no | deserializing configurations, durations as `"30s"` |
+//! | `http` | no | [`classify::HttpClassifier`] |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "breaker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
+pub mod breaker;
+pub mod classify;
+pub mod clock;
+mod error;
+pub mod observe;
+mod sync;
+
+pub use error::ConfigError;
+
+/// The boxed error type of every seawall service, as in tower.
+pub use tower::BoxError;

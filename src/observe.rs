@@ -1,0 +1,231 @@
+//! Events the layers report, and the hook that receives them.
+//!
+//! A layer reports to one [`Observer`], given when it is built; the default
+//! observes nothing. Events are reported on rare paths (state transitions,
+//! resets) and on rejections, never on the healthy call path. With feature
+//! `tracing` there is [`TracingObserver`], with feature `metrics`
+//! [`MetricsObserver`]; neither installs anything global, and observers
+//! combine as tuples.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use seawall::breaker::{CircuitBreaker, State};
+//! use seawall::observe::Event;
+//!
+//! let seen = Arc::new(Mutex::new(Vec::new()));
+//! let log = seen.clone();
+//! let breaker = CircuitBreaker::builder()
+//!     .observer(move |event: &Event<'_>| {
+//!         if let Event::BreakerTransition { to, .. } = event {
+//!             log.lock().unwrap().push(*to);
+//!         }
+//!     })
+//!     .build()?;
+//! breaker.transition_to(State::ForcedOpen)?;
+//! assert_eq!(*seen.lock().unwrap(), [State::ForcedOpen]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+#[cfg(feature = "breaker")]
+use crate::breaker::State;
+
+/// Something a layer reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A circuit breaker moved from one state to another (a manual
+    /// transition to the state it was in is not reported).
+    #[cfg(feature = "breaker")]
+    BreakerTransition {
+        /// The breaker's name.
+        name: &'a str,
+        /// The state it left.
+        from: State,
+        /// The state it entered.
+        to: State,
+        /// The generation of the new state: it grows by one with every
+        /// transition, so observers can order events that reached them out
+        /// of order.
+        generation: u32,
+    },
+    /// A circuit breaker was reset to closed with cleared metrics.
+    #[cfg(feature = "breaker")]
+    BreakerReset {
+        /// The breaker's name.
+        name: &'a str,
+    },
+    /// A circuit breaker refused a call.
+    #[cfg(feature = "breaker")]
+    BreakerRejected {
+        /// The breaker's name.
+        name: &'a str,
+        /// The state that refused it.
+        state: State,
+        /// When the breaker expects to admit calls again, where known.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Receives events. Implementations must be cheap and must not block: they
+/// run on the thread that caused the event.
+pub trait Observer: Send + Sync + 'static {
+    /// Called once per event.
+    fn on_event(&self, event: &Event<'_>);
+}
+
+/// Observes nothing.
+impl Observer for () {
+    fn on_event(&self, _: &Event<'_>) {}
+}
+
+impl<F> Observer for F
+where
+    F: Fn(&Event<'_>) + Send + Sync + 'static,
+{
+    fn on_event(&self, event: &Event<'_>) {
+        self(event)
+    }
+}
+
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn on_event(&self, event: &Event<'_>) {
+        self.0.on_event(event);
+        self.1.on_event(event);
+    }
+}
+
+/// A type-erased observer as layers store it.
+#[derive(Clone)]
+pub(crate) struct SharedObserver(std::sync::Arc<dyn Observer>);
+
+impl SharedObserver {
+    pub(crate) fn new(observer: impl Observer) -> Self {
+        Self(std::sync::Arc::new(observer))
+    }
+
+    pub(crate) fn emit(&self, event: &Event<'_>) {
+        self.0.on_event(event)
+    }
+}
+
+impl Default for SharedObserver {
+    fn default() -> Self {
+        Self::new(())
+    }
+}
+
+impl fmt::Debug for SharedObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+/// Reports events as `tracing` events (feature `tracing`): transitions and
+/// resets at `INFO`, rejections at `DEBUG`, all with target `seawall`.
+///
+/// ```
+/// use seawall::breaker::CircuitBreaker;
+/// use seawall::observe::TracingObserver;
+/// let breaker = CircuitBreaker::builder().observer(TracingObserver).build()?;
+/// # Ok::<(), seawall::ConfigError>(())
+/// ```
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingObserver;
+
+#[cfg(feature = "tracing")]
+impl Observer for TracingObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        match *event {
+            #[cfg(feature = "breaker")]
+            Event::BreakerTransition {
+                name,
+                from,
+                to,
+                generation,
+            } => tracing::info!(
+                target: "seawall",
+                breaker = name,
+                from = from.as_str(),
+                to = to.as_str(),
+                generation,
+                "circuit breaker state transition"
+            ),
+            #[cfg(feature = "breaker")]
+            Event::BreakerReset { name } => {
+                tracing::info!(target: "seawall", breaker = name, "circuit breaker reset")
+            }
+            #[cfg(feature = "breaker")]
+            Event::BreakerRejected {
+                name,
+                state,
+                retry_after,
+            } => tracing::debug!(
+                target: "seawall",
+                breaker = name,
+                state = state.as_str(),
+                retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
+                "circuit breaker rejected a call"
+            ),
+        }
+    }
+}
+
+/// Reports events through the `metrics` facade (feature `metrics`). It
+/// installs no recorder: the application chooses one.
+///
+/// | metric | kind | labels |
+/// | --- | --- | --- |
+/// | `seawall_breaker_transitions_total` | counter | `breaker`, `from`, `to` |
+/// | `seawall_breaker_state` | gauge (0 closed, 1 open, 2 half-open, 3 disabled, 4 forced-open, 5 metrics-only) | `breaker` |
+/// | `seawall_breaker_resets_total` | counter | `breaker` |
+/// | `seawall_breaker_rejections_total` | counter | `breaker`, `state` |
+///
+/// ```
+/// use seawall::breaker::CircuitBreaker;
+/// use seawall::observe::MetricsObserver;
+/// let breaker = CircuitBreaker::builder().observer(MetricsObserver).build()?;
+/// # Ok::<(), seawall::ConfigError>(())
+/// ```
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MetricsObserver;
+
+#[cfg(feature = "metrics")]
+impl Observer for MetricsObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        match *event {
+            #[cfg(feature = "breaker")]
+            Event::BreakerTransition { name, from, to, .. } => {
+                metrics::counter!(
+                    "seawall_breaker_transitions_total",
+                    "breaker" => name.to_owned(),
+                    "from" => from.as_str(),
+                    "to" => to.as_str()
+                )
+                .increment(1);
+                metrics::gauge!("seawall_breaker_state", "breaker" => name.to_owned())
+                    .set(to.code() as f64);
+            }
+            #[cfg(feature = "breaker")]
+            Event::BreakerReset { name } => {
+                metrics::counter!("seawall_breaker_resets_total", "breaker" => name.to_owned())
+                    .increment(1);
+                metrics::gauge!("seawall_breaker_state", "breaker" => name.to_owned())
+                    .set(State::Closed.code() as f64);
+            }
+            #[cfg(feature = "breaker")]
+            Event::BreakerRejected { name, state, .. } => metrics::counter!(
+                "seawall_breaker_rejections_total",
+                "breaker" => name.to_owned(),
+                "state" => state.as_str()
+            )
+            .increment(1),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Crate-private facade over the atomics the lock-free cores use.
+//!
+//! Under `--cfg seawall_loom` (set only by `.ci/run` for the loom test target;
+//! a downstream build never sees it) the types come from loom so that its
+//! model checker can explore every interleaving of the state machines.
+
+#[cfg(not(seawall_loom))]
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+#[cfg(seawall_loom)]
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// A small per-thread index used to spread writes over striped counters so
+/// that threads do not all write one cache line.
+///
+/// Each thread takes the next index from a global counter the first time it
+/// asks, so the first `n` threads land on distinct stripes.
+#[cfg(not(seawall_loom))]
+pub(crate) fn stripe_hint() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize;
+
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    STRIPE.with(|s| {
+        let v = s.get();
+        if v != usize::MAX {
+            return v;
+        }
+        // Relaxed: the value only spreads load, it guards nothing.
+        let v = NEXT.fetch_add(1, Ordering::Relaxed);
+        s.set(v);
+        v
+    })
+}
+
+/// Under loom every thread shares stripe 0: the models then exercise the
+/// races on one bucket, which is where they are.
+#[cfg(seawall_loom)]
+pub(crate) fn stripe_hint() -> usize {
+    0
+}
+
+/// Pads and aligns a value to its own cache line (128 bytes covers the
+/// adjacent-line prefetcher of x86 and the line size of Apple silicon), so
+/// that independent hot atomics do not false-share.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
