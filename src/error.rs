@@ -19,7 +19,11 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(field: &'static str, value: impl fmt::Display, expected: &'static str) -> Self {
+    pub(crate) fn new(
+        field: &'static str,
+        value: impl fmt::Display,
+        expected: &'static str,
+    ) -> Self {
         Self {
             field,
             value: value.to_string(),

@@ -56,6 +56,8 @@
 //! | `http` | no | [`classify::HttpClassifier`] |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The shared pieces are only used by the capabilities.
+#![cfg_attr(not(feature = "breaker"), allow(dead_code))]
 
 #[cfg(feature = "breaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
@@ -70,3 +72,7 @@ pub use error::ConfigError;
 
 /// The boxed error type of every seawall service, as in tower.
 pub use tower::BoxError;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -27,6 +27,7 @@
 //! ```
 
 use std::fmt;
+#[cfg(feature = "breaker")]
 use std::time::Duration;
 
 #[cfg(feature = "breaker")]
@@ -67,6 +68,10 @@ pub enum Event<'a> {
         /// When the breaker expects to admit calls again, where known.
         retry_after: Option<Duration>,
     },
+    /// Keeps the lifetime in use when no capability is enabled.
+    #[cfg(not(feature = "breaker"))]
+    #[doc(hidden)]
+    _Never(std::marker::PhantomData<&'a ()>, std::convert::Infallible),
 }
 
 /// Receives events. Implementations must be cheap and must not block: they

@@ -5,6 +5,7 @@
 //! model checker can explore every interleaving of the state machines.
 
 #[cfg(not(seawall_loom))]
+#[allow(unused_imports)] // AtomicU32 is unused when no capability is enabled
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 #[cfg(seawall_loom)]

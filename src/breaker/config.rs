@@ -53,7 +53,7 @@ pub enum Policy {
 /// calls, failure-rate threshold 50 %, slow-call-rate threshold 100 %, 60 s
 /// open, 10 half-open probes, no maximum half-open wait. One difference:
 /// slow-call detection is off until
-/// [`slow_call_duration_threshold`](Builder::slow_call_duration_threshold)
+/// [`slow_call_duration_threshold`](super::Builder::slow_call_duration_threshold)
 /// is set, so that the default closed path reads no clock.
 ///
 /// With feature `serde` it deserializes (validated the same way, durations
@@ -72,7 +72,7 @@ pub enum Policy {
 /// assert_eq!(config.name(), "users");
 /// # }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "Settings", into = "Settings"))]
 pub struct Config(pub(crate) Settings);
@@ -112,12 +112,6 @@ impl Default for Settings {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config(Settings::default())
-    }
-}
-
 impl TryFrom<Settings> for Config {
     type Error = ConfigError;
 
@@ -139,19 +133,34 @@ impl TryFrom<Settings> for Config {
         };
         match s.policy {
             Policy::CountWindow { size } if !(1..=MAX_COUNT_WINDOW).contains(&size) => {
-                return Err(ConfigError::new("policy.size", size, "a number in 1..=30000"))
+                return Err(ConfigError::new(
+                    "policy.size",
+                    size,
+                    "a number in 1..=30000",
+                ))
             }
             Policy::TimeWindow { seconds } if !(1..=MAX_TIME_WINDOW).contains(&seconds) => {
-                return Err(ConfigError::new("policy.seconds", seconds, "a number in 1..=3600"))
+                return Err(ConfigError::new(
+                    "policy.seconds",
+                    seconds,
+                    "a number in 1..=3600",
+                ))
             }
             Policy::ConsecutiveFailures { threshold: 0 } => {
-                return Err(ConfigError::new("policy.threshold", 0, "a number of at least 1"))
+                return Err(ConfigError::new(
+                    "policy.threshold",
+                    0,
+                    "a number of at least 1",
+                ))
             }
             _ => {}
         }
         percent("failure_rate_threshold", s.failure_rate_threshold)?;
         percent("slow_call_rate_threshold", s.slow_call_rate_threshold)?;
-        positive("slow_call_duration_threshold", s.slow_call_duration_threshold)?;
+        positive(
+            "slow_call_duration_threshold",
+            s.slow_call_duration_threshold,
+        )?;
         if s.minimum_number_of_calls == 0 {
             return Err(ConfigError::new(
                 "minimum_number_of_calls",

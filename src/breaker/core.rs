@@ -130,7 +130,11 @@ impl CircuitBreaker {
     /// A breaker from a validated configuration, on the system clock, with
     /// no observer.
     pub fn new(config: Config) -> Self {
-        Self::from_parts(config, Arc::new(crate::clock::SystemClock), SharedObserver::default())
+        Self::from_parts(
+            config,
+            Arc::new(crate::clock::SystemClock),
+            SharedObserver::default(),
+        )
     }
 
     pub(crate) fn from_parts(config: Config, clock: SharedClock, observer: SharedObserver) -> Self {
@@ -236,7 +240,10 @@ impl CircuitBreaker {
                         return Err(self.reject(State::Open, None));
                     }
                     if !deadline.passed(now) {
-                        let left = deadline.millis.saturating_mul(1_000_000).saturating_sub(now);
+                        let left = deadline
+                            .millis
+                            .saturating_mul(1_000_000)
+                            .saturating_sub(now);
                         return Err(self.reject(State::Open, Some(Duration::from_nanos(left))));
                     }
                     // The first call strictly after the wait becomes the
@@ -256,7 +263,12 @@ impl CircuitBreaker {
                     }
                 }
                 State::HalfOpen => {
-                    if inner.config.0.max_wait_duration_in_half_open_state.is_some() {
+                    if inner
+                        .config
+                        .0
+                        .max_wait_duration_in_half_open_state
+                        .is_some()
+                    {
                         let deadline = self.deadline();
                         if deadline.tag == Deadline::tag_of(word.gen)
                             && deadline.passed(inner.clock.now_nanos())
@@ -475,7 +487,12 @@ impl CircuitBreaker {
             if Deadline::decode(cur).newer_than(ours.tag) {
                 return;
             }
-            match slot.compare_exchange_weak(cur, ours.encode(), Ordering::AcqRel, Ordering::Acquire) {
+            match slot.compare_exchange_weak(
+                cur,
+                ours.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return,
                 Err(now) => cur = now,
             }

@@ -86,7 +86,11 @@ impl TransitionError {
 
 impl fmt::Display for TransitionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "circuit breaker cannot go from {} to {}", self.from, self.to)
+        write!(
+            f,
+            "circuit breaker cannot go from {} to {}",
+            self.from, self.to
+        )
     }
 }
 

@@ -72,7 +72,9 @@ impl Window {
                 thresholds.min_calls = thresholds.min_calls.min(size);
                 Window::Count(CountWindow::new(size))
             }
-            Policy::TimeWindow { seconds } => Window::Time(TimeWindow::new(seconds, thresholds.min_calls)),
+            Policy::TimeWindow { seconds } => {
+                Window::Time(TimeWindow::new(seconds, thresholds.min_calls))
+            }
             Policy::ConsecutiveFailures { threshold } => {
                 Window::Consecutive(Consecutive::new(threshold))
             }

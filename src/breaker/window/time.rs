@@ -72,10 +72,10 @@ impl Key {
     fn newer_than(self, other: Key) -> bool {
         if self.epoch != other.epoch {
             let d = self.epoch.wrapping_sub(other.epoch) & EPOCH_MASK;
-            return d < (EPOCH_MASK + 1) / 2;
+            return d <= EPOCH_MASK / 2;
         }
         let d = self.sec.wrapping_sub(other.sec) & SEC_MASK;
-        d != 0 && d < (SEC_MASK + 1) / 2
+        d != 0 && d <= SEC_MASK / 2
     }
 }
 

@@ -1,0 +1,5 @@
+#![cfg(seawall_loom)]
+#[test]
+fn smoke() {
+    loom::model(|| {});
+}
