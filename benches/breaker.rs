@@ -1,1 +1,454 @@
-fn main() {}
+//! Cost of the circuit breaker's healthy (CLOSED) path.
+//!
+//! Run with `cargo bench --bench breaker`. Every service here is driven
+//! synchronously, without a runtime: `poll_ready`, then `call`, then one poll
+//! of the response future with a no-op waker. The inner service is a bare
+//! `service_fn` returning a ready future, so what is left is the wrapper's
+//! own cost.
+//!
+//! # Group `closed_path`: one thread, ns per call
+//!
+//! * `a_bare`: the bare service.
+//! * `b_fetch_add`: bare + one uncontended `AtomicU64::fetch_add` per call,
+//!   the reference atomic.
+//! * `c_mutex`: bare + a `parking_lot::Mutex<u64>` lock and increment.
+//! * `d_count_window`: seawall's `Breaker`, count window of 100 (minimum 100
+//!   calls), all calls succeeding, window full.
+//! * `e_time_window`: a 10-second time window.
+//! * `f_slow_call`: count window with slow-call detection (1 s threshold),
+//!   which reads the clock twice per call.
+//! * `g_consecutive`: the consecutive-failures policy (5).
+//! * `h_concurrency_limit`, `h_load_shed`: tower's own layers, for context.
+//!
+//! # Group `two_threads`: one breaker shared by N threads
+//!
+//! `<variant>_1t` and `<variant>_2t` run the same per-thread work (one call
+//! per thread per iteration) on 1 or 2 threads, each thread with its own
+//! clone of the service (clones share the breaker, the atomic or the mutex).
+//! The time per iteration is the wall time from the first thread's start to
+//! the last thread's end, divided by the iterations. `bare` shows what
+//! perfect scaling looks like on the machine; `shared_fetch_add` and `mutex`
+//! write one shared cache line per call and should not scale.
+//!
+//! # The summary
+//!
+//! After criterion's own output the bench prints a summary from criterion's
+//! estimates (medians) of this run:
+//!
+//! * overhead = t(variant) − t(bare), and overhead ÷ overhead(`b_fetch_add`):
+//!   the closed-path cost in "uncontended atomics". Target for
+//!   `d_count_window`: at most 3.
+//! * scaling = aggregate throughput with 2 threads ÷ with 1 thread
+//!   = 2 · t(1t) ÷ t(2t). 2.0 is perfect; target at least 1.6 for the
+//!   breaker variants (on a machine with at least 2 idle cores).
+//!
+//! Allocation counts are not measured here (a counting global allocator
+//! would need `unsafe`, which the crate forbids); see `tests/alloc.rs`.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{Criterion, Throughput};
+use parking_lot::Mutex;
+use seawall::breaker::{Breaker, CircuitBreaker, State};
+use tower::limit::ConcurrencyLimit;
+use tower::load_shed::LoadShed;
+use tower::Service;
+
+const CLOSED: &str = "closed_path";
+const THREADS: &str = "two_threads";
+
+/// A waker that does nothing (`Waker::noop` needs Rust 1.85, above the
+/// crate's MSRV; this one is safe and just as cheap to hold).
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn noop_waker() -> Waker {
+    Waker::from(Arc::new(Noop))
+}
+
+/// The bare inner service: an always-ready `service_fn`.
+fn bare() -> impl Service<u64, Response = u64, Error = Infallible> + Clone + Send + 'static {
+    tower::service_fn(|x: u64| std::future::ready(Ok::<_, Infallible>(x)))
+}
+
+/// Bare + one `fetch_add` per call on an atomic that clones share.
+#[derive(Clone)]
+struct Counted<S> {
+    inner: S,
+    hits: Arc<AtomicU64>,
+}
+
+impl<S: Service<u64>> Service<u64> for Counted<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, x: u64) -> S::Future {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.inner.call(x)
+    }
+}
+
+/// Bare + one mutex lock and increment per call on a mutex that clones share.
+#[derive(Clone)]
+struct Locked<S> {
+    inner: S,
+    hits: Arc<Mutex<u64>>,
+}
+
+impl<S: Service<u64>> Service<u64> for Locked<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, x: u64) -> S::Future {
+        *self.hits.lock() += 1;
+        self.inner.call(x)
+    }
+}
+
+fn counted() -> Counted<impl Service<u64, Response = u64, Error = Infallible> + Clone + Send> {
+    Counted {
+        inner: bare(),
+        hits: Arc::new(AtomicU64::new(0)),
+    }
+}
+
+fn locked() -> Locked<impl Service<u64, Response = u64, Error = Infallible> + Clone + Send> {
+    Locked {
+        inner: bare(),
+        hits: Arc::new(Mutex::new(0)),
+    }
+}
+
+/// A breaker-guarded bare service, warmed up so that its window is full.
+fn guarded(
+    breaker: CircuitBreaker,
+) -> Breaker<impl Service<u64, Response = u64, Error = Infallible> + Clone + Send> {
+    let mut svc = Breaker::new(bare(), breaker);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    for i in 0..1_000 {
+        call_once(&mut svc, &mut cx, i);
+    }
+    assert_eq!(svc.breaker().state(), State::Closed);
+    svc
+}
+
+fn count_window() -> CircuitBreaker {
+    CircuitBreaker::builder()
+        .count_window(100)
+        .minimum_number_of_calls(100)
+        .build()
+        .expect("valid config")
+}
+
+fn time_window() -> CircuitBreaker {
+    CircuitBreaker::builder()
+        .time_window(10)
+        .build()
+        .expect("valid config")
+}
+
+fn slow_call() -> CircuitBreaker {
+    CircuitBreaker::builder()
+        .count_window(100)
+        .minimum_number_of_calls(100)
+        .slow_call_duration_threshold(Duration::from_secs(1))
+        .build()
+        .expect("valid config")
+}
+
+fn consecutive() -> CircuitBreaker {
+    CircuitBreaker::builder()
+        .consecutive_failures(5)
+        .build()
+        .expect("valid config")
+}
+
+/// One call: `poll_ready`, `call`, one poll of the response future.
+#[inline(always)]
+fn call_once<S>(svc: &mut S, cx: &mut Context<'_>, x: u64) -> u64
+where
+    S: Service<u64, Response = u64>,
+{
+    match svc.poll_ready(cx) {
+        Poll::Ready(Ok(())) => {}
+        _ => unreachable!("the services here are always ready"),
+    }
+    let fut = pin!(svc.call(x));
+    match fut.poll(cx) {
+        Poll::Ready(Ok(v)) => v,
+        _ => unreachable!("the services here answer at once and never fail"),
+    }
+}
+
+fn bench_one<S>(c: &mut Criterion, id: &str, mut svc: S)
+where
+    S: Service<u64, Response = u64>,
+{
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut group = c.benchmark_group(CLOSED);
+    configure(&mut group);
+    group.throughput(Throughput::Elements(1));
+    let mut x = 0u64;
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            x = x.wrapping_add(1);
+            call_once(&mut svc, &mut cx, black_box(x))
+        })
+    });
+    group.finish();
+}
+
+fn configure<M: criterion::measurement::Measurement>(group: &mut criterion::BenchmarkGroup<'_, M>) {
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2));
+}
+
+fn closed_path(c: &mut Criterion) {
+    bench_one(c, "a_bare", bare());
+    bench_one(c, "b_fetch_add", counted());
+    bench_one(c, "c_mutex", locked());
+    let d = guarded(count_window());
+    bench_one(c, "d_count_window", d.clone());
+    assert_eq!(d.breaker().state(), State::Closed);
+    let e = guarded(time_window());
+    bench_one(c, "e_time_window", e.clone());
+    assert_eq!(e.breaker().state(), State::Closed);
+    let f = guarded(slow_call());
+    bench_one(c, "f_slow_call", f.clone());
+    assert_eq!(f.breaker().state(), State::Closed);
+    let g = guarded(consecutive());
+    bench_one(c, "g_consecutive", g.clone());
+    assert_eq!(g.breaker().state(), State::Closed);
+    bench_one(
+        c,
+        "h_concurrency_limit",
+        ConcurrencyLimit::new(bare(), usize::MAX >> 4),
+    );
+    bench_one(c, "h_load_shed", LoadShed::new(bare()));
+}
+
+/// Runs `iters` calls on each of `threads` threads, each with its own clone
+/// of `svc`, all released together; returns the wall time from the first
+/// start to the last end.
+fn run_threads<S>(svc: &S, threads: usize, iters: u64) -> Duration
+where
+    S: Service<u64, Response = u64> + Clone + Send,
+{
+    let barrier = Barrier::new(threads);
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut svc = svc.clone();
+                let barrier = &barrier;
+                s.spawn(move || {
+                    let waker = noop_waker();
+                    let mut cx = Context::from_waker(&waker);
+                    // Touch the thread's stripe before the clock starts.
+                    black_box(call_once(&mut svc, &mut cx, 0));
+                    barrier.wait();
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        black_box(call_once(&mut svc, &mut cx, black_box(i)));
+                    }
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread panicked"))
+            .collect()
+    });
+    let start = spans
+        .iter()
+        .map(|s| s.0)
+        .min()
+        .expect("one thread at least");
+    let end = spans
+        .iter()
+        .map(|s| s.1)
+        .max()
+        .expect("one thread at least");
+    end - start
+}
+
+fn bench_scaling<S>(c: &mut Criterion, name: &str, svc: S)
+where
+    S: Service<u64, Response = u64> + Clone + Send,
+{
+    let mut group = c.benchmark_group(THREADS);
+    configure(&mut group);
+    for threads in [1usize, 2] {
+        group.throughput(Throughput::Elements(threads as u64));
+        group.bench_function(format!("{name}_{threads}t"), |b| {
+            b.iter_custom(|iters| run_threads(&svc, threads, iters))
+        });
+    }
+    group.finish();
+}
+
+fn two_threads(c: &mut Criterion) {
+    bench_scaling(c, "bare", bare());
+    bench_scaling(c, "shared_fetch_add", counted());
+    bench_scaling(c, "mutex", locked());
+    let d = guarded(count_window());
+    bench_scaling(c, "count_window", d.clone());
+    assert_eq!(d.breaker().state(), State::Closed);
+    let e = guarded(time_window());
+    bench_scaling(c, "time_window", e.clone());
+    assert_eq!(e.breaker().state(), State::Closed);
+    let g = guarded(consecutive());
+    bench_scaling(c, "consecutive", g.clone());
+    assert_eq!(g.breaker().state(), State::Closed);
+}
+
+/// Where criterion writes its estimates, found as criterion finds it (save
+/// for asking `cargo metadata`: the bench binary lives in
+/// `<target>/<profile>/deps/`).
+fn criterion_home() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return Some(home.into());
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Some(PathBuf::from(target).join("criterion"));
+    }
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.parent()?.parent()?.join("criterion"))
+}
+
+/// The median time per iteration, in ns, that this run estimated for
+/// `group/id` (None if it did not run it).
+fn median_ns(home: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    let path = home.join(group).join(id).join("new").join("estimates.json");
+    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+    if modified < since {
+        return None; // left over from an earlier run
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn summary(since: SystemTime) {
+    let Some(home) = criterion_home() else {
+        return;
+    };
+    let closed = |id: &str| median_ns(&home, CLOSED, id, since);
+    let ids = [
+        "a_bare",
+        "b_fetch_add",
+        "c_mutex",
+        "d_count_window",
+        "e_time_window",
+        "f_slow_call",
+        "g_consecutive",
+        "h_concurrency_limit",
+        "h_load_shed",
+    ];
+    let bare = closed("a_bare");
+    let atomic = closed("b_fetch_add").zip(bare).map(|(b, a)| b - a);
+    let mut printed = false;
+    for id in ids {
+        let Some(t) = closed(id) else { continue };
+        if !printed {
+            println!("\nsummary ({CLOSED}, medians, one thread)");
+            println!(
+                "{:<22} {:>9} {:>10} {:>12}",
+                "variant", "ns/call", "overhead", "x fetch_add"
+            );
+            printed = true;
+        }
+        let over = bare.map(|a| t - a);
+        let ratio = over.zip(atomic).map(|(o, a)| o / a);
+        println!(
+            "{:<22} {:>9.2} {:>10} {:>12}",
+            id,
+            t,
+            over.map_or("-".into(), |o| format!("{o:.2}")),
+            ratio.map_or("-".into(), |r| format!("{r:.2}")),
+        );
+    }
+    if let Some(r) = closed("d_count_window")
+        .zip(bare)
+        .zip(atomic)
+        .map(|((d, a), b)| (d - a) / b)
+    {
+        let verdict = if r <= 3.0 { "meets" } else { "MISSES" };
+        println!("d_count_window overhead = {r:.2} x fetch_add overhead: {verdict} target <= 3");
+    }
+
+    let mut printed = false;
+    for name in [
+        "bare",
+        "shared_fetch_add",
+        "mutex",
+        "count_window",
+        "time_window",
+        "consecutive",
+    ] {
+        let one = median_ns(&home, THREADS, &format!("{name}_1t"), since);
+        let two = median_ns(&home, THREADS, &format!("{name}_2t"), since);
+        let (Some(one), Some(two)) = (one, two) else {
+            continue;
+        };
+        if !printed {
+            println!(
+                "\nsummary ({THREADS}, medians; wall ns per iteration = one call on each thread)"
+            );
+            println!(
+                "{:<18} {:>9} {:>9} {:>12} {:>12} {:>8}",
+                "variant", "1t ns", "2t ns", "1t Mcall/s", "2t Mcall/s", "scaling"
+            );
+            printed = true;
+        }
+        let scaling = 2.0 * one / two;
+        let target = match name {
+            "count_window" | "time_window" | "consecutive" if scaling < 1.6 => "  MISSES >= 1.6",
+            "count_window" | "time_window" | "consecutive" => "  meets >= 1.6",
+            _ => "",
+        };
+        println!(
+            "{:<18} {:>9.2} {:>9.2} {:>12.1} {:>12.1} {:>8.2}{target}",
+            name,
+            one,
+            two,
+            1e3 / one,
+            2e3 / two,
+            scaling,
+        );
+    }
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let mut c = Criterion::default().configure_from_args();
+    closed_path(&mut c);
+    two_threads(&mut c);
+    c.final_summary();
+    summary(since);
+}

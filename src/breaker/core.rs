@@ -17,7 +17,7 @@ use super::backoff::splitmix64;
 use super::config::{Config, Policy};
 use super::error::{Open, TransitionError};
 use super::metrics::Metrics;
-use super::state::{Deadline, Probes, State, Word, DEADLINE_NEVER};
+use super::state::{Deadline, Probes, State, Word, DEADLINE_NEVER, GEN_MASK};
 use super::window::{Counts, Thresholds, Window};
 use crate::classify::Outcome;
 use crate::clock::SharedClock;
@@ -593,7 +593,9 @@ impl CircuitBreaker {
                 rates,
             ),
             State::Open => (
-                inner.window.counts(word.gen.wrapping_sub(1), now),
+                inner
+                    .window
+                    .counts(word.gen.wrapping_sub(1) & GEN_MASK, now),
                 inner.thresholds.min_calls,
                 rates,
             ),
