@@ -49,7 +49,11 @@ fn failure_rate_exactly_at_threshold_trips() {
     call(&breaker, Outcome::Success);
     call(&breaker, Outcome::Failure);
     call(&breaker, Outcome::Success);
-    assert_eq!(breaker.state(), State::Closed, "3 calls are below the minimum");
+    assert_eq!(
+        breaker.state(),
+        State::Closed,
+        "3 calls are below the minimum"
+    );
     call(&breaker, Outcome::Failure);
     // 2 of 4 = 50 %: at the threshold, resilience4j trips.
     assert_eq!(breaker.state(), State::Open);
@@ -151,10 +155,29 @@ fn slow_breaker(clock: &ManualClock) -> CircuitBreaker {
 fn slow_call_rate_at_threshold_trips() {
     let clock = ManualClock::new();
     let breaker = slow_breaker(&clock);
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(101));
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(10));
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(100) + Duration::from_nanos(1));
-    assert_eq!(breaker.state(), State::Closed, "below the minimum number of calls");
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(101),
+    );
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(10),
+    );
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(100) + Duration::from_nanos(1),
+    );
+    assert_eq!(
+        breaker.state(),
+        State::Closed,
+        "below the minimum number of calls"
+    );
     let m = breaker.metrics();
     assert_eq!((m.calls(), m.slow_calls(), m.failed_calls()), (3, 2, 0));
     timed_call(&breaker, &clock, Outcome::Success, Duration::ZERO);
@@ -171,7 +194,12 @@ fn call_lasting_exactly_the_threshold_is_not_slow() {
     let clock = ManualClock::new();
     let breaker = slow_breaker(&clock);
     for _ in 0..4 {
-        timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(100));
+        timed_call(
+            &breaker,
+            &clock,
+            Outcome::Success,
+            Duration::from_millis(100),
+        );
     }
     let m = breaker.metrics();
     assert_eq!(m.state(), State::Closed);
@@ -179,7 +207,12 @@ fn call_lasting_exactly_the_threshold_is_not_slow() {
     assert_eq!(m.slow_call_rate(), Some(0.0));
 
     // One nanosecond more is slow.
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(100) + Duration::from_nanos(1));
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(100) + Duration::from_nanos(1),
+    );
     assert_eq!(breaker.metrics().slow_calls(), 1);
 }
 
@@ -195,8 +228,18 @@ fn slow_failures_count_in_both_rates() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    timed_call(&breaker, &clock, Outcome::Failure, Duration::from_millis(500));
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(500));
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Failure,
+        Duration::from_millis(500),
+    );
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(500),
+    );
     let m = breaker.metrics();
     assert_eq!((m.calls(), m.failed_calls(), m.slow_calls()), (2, 1, 2));
     assert_eq!(m.successful_calls(), 1);
@@ -212,8 +255,18 @@ fn without_a_duration_threshold_no_call_is_slow() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_secs(3600));
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_secs(3600));
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_secs(3600),
+    );
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_secs(3600),
+    );
     let m = breaker.metrics();
     assert_eq!(m.state(), State::Closed);
     assert_eq!(m.slow_calls(), 0);
@@ -230,9 +283,19 @@ fn slow_call_rate_trips_a_time_window() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(200));
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(200),
+    );
     assert_eq!(breaker.state(), State::Closed);
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(1500));
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(1500),
+    );
     let m = breaker.metrics();
     assert_eq!(m.state(), State::Open);
     assert_eq!((m.calls(), m.slow_calls()), (2, 1));
@@ -252,9 +315,17 @@ fn no_trip_below_minimum_number_of_calls() {
         .unwrap();
     calls(&breaker, Outcome::Failure, 4);
     let m = breaker.metrics();
-    assert_eq!(m.state(), State::Closed, "100 % failures, but only 4 of 5 calls");
+    assert_eq!(
+        m.state(),
+        State::Closed,
+        "100 % failures, but only 4 of 5 calls"
+    );
     assert_eq!((m.calls(), m.failed_calls()), (4, 4));
-    assert_eq!(m.failure_rate(), None, "rates are undefined below the minimum");
+    assert_eq!(
+        m.failure_rate(),
+        None,
+        "rates are undefined below the minimum"
+    );
     call(&breaker, Outcome::Failure);
     assert_eq!(breaker.state(), State::Open);
 }
@@ -272,7 +343,11 @@ fn count_window_caps_minimum_at_its_size() {
     assert_eq!(breaker.state(), State::Closed);
     call(&breaker, Outcome::Failure);
     let m = breaker.metrics();
-    assert_eq!(m.state(), State::Open, "a count window of 3 never waits for 100 calls");
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "a count window of 3 never waits for 100 calls"
+    );
     assert_eq!(m.failure_rate(), Some(100.0));
 }
 
@@ -337,7 +412,12 @@ fn count_window_evicts_slow_calls_too() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    timed_call(&breaker, &clock, Outcome::Success, Duration::from_millis(20));
+    timed_call(
+        &breaker,
+        &clock,
+        Outcome::Success,
+        Duration::from_millis(20),
+    );
     timed_call(&breaker, &clock, Outcome::Success, MS);
     assert_eq!(breaker.metrics().slow_calls(), 1);
     timed_call(&breaker, &clock, Outcome::Success, MS);
@@ -391,7 +471,11 @@ fn time_window_buckets_split_at_whole_seconds() {
     assert_eq!((m.calls(), m.failed_calls()), (2, 1));
     clock.set(Duration::from_secs(3));
     let m = breaker.metrics();
-    assert_eq!((m.calls(), m.failed_calls()), (1, 0), "the call at 0.999 s left, the one at 1.0 s stays");
+    assert_eq!(
+        (m.calls(), m.failed_calls()),
+        (1, 0),
+        "the call at 0.999 s left, the one at 1.0 s stays"
+    );
 
     // Second 1 leaves when second 4 begins.
     clock.set(Duration::from_secs(4) - Duration::from_nanos(1));
@@ -467,7 +551,11 @@ fn time_window_success_trips_after_successes_left_the_window() {
     // The window now holds 4 failures of 5 calls: 80 %.
     let m = breaker.metrics();
     assert_eq!((m.calls(), m.failed_calls()), (5, 4));
-    assert_eq!(m.state(), State::Open, "a success evaluated an 80 % failure rate and did not trip");
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "a success evaluated an 80 % failure rate and did not trip"
+    );
 }
 
 /// The same, where the eviction also takes the window below its minimum:
@@ -494,7 +582,11 @@ fn time_window_success_back_at_minimum_after_eviction_trips() {
     // 3 calls, the minimum, 2 failed: 67 %.
     let m = breaker.metrics();
     assert_eq!((m.calls(), m.failed_calls()), (3, 2));
-    assert_eq!(m.state(), State::Open, "the success reaching the minimum at 67 % did not trip");
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "the success reaching the minimum at 67 % did not trip"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -550,7 +642,11 @@ fn consecutive_policy_ignores_minimum_calls_and_slow_calls() {
     for _ in 0..5 {
         timed_call(&breaker, &clock, Outcome::Success, Duration::from_secs(1));
     }
-    assert_eq!(breaker.state(), State::Closed, "slow calls do not count here");
+    assert_eq!(
+        breaker.state(),
+        State::Closed,
+        "slow calls do not count here"
+    );
     call(&breaker, Outcome::Overload);
     call(&breaker, Outcome::Failure);
     assert_eq!(breaker.state(), State::Open);
@@ -570,7 +666,10 @@ fn ignored_outcomes_record_nothing_in_a_count_window() {
         .unwrap();
     calls(&breaker, Outcome::Ignored, 10);
     let m = breaker.metrics();
-    assert_eq!((m.state(), m.calls(), m.failed_calls()), (State::Closed, 0, 0));
+    assert_eq!(
+        (m.state(), m.calls(), m.failed_calls()),
+        (State::Closed, 0, 0)
+    );
     call(&breaker, Outcome::Success);
     call(&breaker, Outcome::Ignored);
     // An ignored call does not push the success out either.
@@ -591,10 +690,18 @@ fn ignored_outcomes_record_nothing_in_a_time_window() {
         .build()
         .unwrap();
     for _ in 0..10 {
-        timed_call(&breaker, &clock, Outcome::Ignored, Duration::from_millis(100));
+        timed_call(
+            &breaker,
+            &clock,
+            Outcome::Ignored,
+            Duration::from_millis(100),
+        );
     }
     let m = breaker.metrics();
-    assert_eq!((m.state(), m.calls(), m.slow_calls()), (State::Closed, 0, 0));
+    assert_eq!(
+        (m.state(), m.calls(), m.slow_calls()),
+        (State::Closed, 0, 0)
+    );
 }
 
 #[test]
