@@ -22,6 +22,12 @@
 //! ```
 
 /// How a finished call counts.
+///
+/// ```
+/// use seawall::classify::Outcome;
+/// assert!(Outcome::Overload.is_failure());
+/// assert!(!Outcome::Ignored.is_failure());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// The call did what was asked.
@@ -50,6 +56,27 @@ impl Outcome {
 /// Implemented for [`DefaultClassifier`], for closures
 /// `Fn(Result<&Res, &E>) -> Outcome`, and with feature `http` for
 /// `HttpClassifier`.
+///
+/// ```
+/// use seawall::classify::{Classify, Outcome};
+///
+/// /// Timeouts shed load; other errors are failures.
+/// #[derive(Clone)]
+/// struct TimeoutsAreOverload;
+///
+/// impl<T> Classify<T, std::io::Error> for TimeoutsAreOverload {
+///     fn classify(&self, result: Result<&T, &std::io::Error>) -> Outcome {
+///         match result {
+///             Ok(_) => Outcome::Success,
+///             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Outcome::Overload,
+///             Err(_) => Outcome::Failure,
+///         }
+///     }
+/// }
+///
+/// let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+/// assert_eq!(TimeoutsAreOverload.classify(Err::<&(), _>(&timeout)), Outcome::Overload);
+/// ```
 pub trait Classify<Res, E> {
     /// Classifies one result.
     fn classify(&self, result: Result<&Res, &E>) -> Outcome;

@@ -6,6 +6,9 @@
 //! the clock: a breaker with a count window and no slow-call threshold makes
 //! no clock read on its closed path.
 //!
+//! [`ManualClock`] is always available (it costs nothing unless used), so
+//! downstream crates can test their own stacks deterministically too.
+//!
 //! ```
 //! use std::time::Duration;
 //! use seawall::clock::{Clock, ManualClock};
@@ -24,6 +27,22 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// A source of monotonic time, as the duration since an arbitrary fixed
 /// origin. Implementations must never go backwards.
+///
+/// ```
+/// use seawall::clock::Clock;
+///
+/// /// A clock frozen at one instant.
+/// #[derive(Debug)]
+/// struct Frozen(u64);
+///
+/// impl Clock for Frozen {
+///     fn now_nanos(&self) -> u64 {
+///         self.0
+///     }
+/// }
+///
+/// assert_eq!(Frozen(1_500_000_000).now().as_millis(), 1500);
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// Nanoseconds since this clock's origin.
     fn now_nanos(&self) -> u64;

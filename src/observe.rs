@@ -34,6 +34,20 @@ use std::time::Duration;
 use crate::breaker::State;
 
 /// Something a layer reports.
+///
+/// ```
+/// use seawall::breaker::State;
+/// use seawall::observe::Event;
+///
+/// fn describe(event: &Event<'_>) -> String {
+///     match event {
+///         Event::BreakerTransition { name, from, to, .. } => format!("{name}: {from} -> {to}"),
+///         other => format!("{other:?}"),
+///     }
+/// }
+/// let event = Event::BreakerTransition { name: "db", from: State::Closed, to: State::Open, generation: 1 };
+/// assert_eq!(describe(&event), "db: closed -> open");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Event<'a> {
@@ -76,6 +90,24 @@ pub enum Event<'a> {
 
 /// Receives events. Implementations must be cheap and must not block: they
 /// run on the thread that caused the event.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use seawall::observe::{Event, Observer};
+///
+/// /// Counts refused calls.
+/// #[derive(Default)]
+/// struct Refusals(AtomicU64);
+///
+/// impl Observer for Refusals {
+///     fn on_event(&self, event: &Event<'_>) {
+///         if let Event::BreakerRejected { .. } = event {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+/// # let _ = Refusals::default();
+/// ```
 pub trait Observer: Send + Sync + 'static {
     /// Called once per event.
     fn on_event(&self, event: &Event<'_>);

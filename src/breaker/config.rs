@@ -19,6 +19,15 @@ pub const MAX_HALF_OPEN_PROBES: u32 = 255;
 /// In a file: `policy = { type = "count_window", size = 100 }`,
 /// `{ type = "time_window", seconds = 60 }` or
 /// `{ type = "consecutive_failures", threshold = 5 }`.
+///
+/// ```
+/// use seawall::breaker::{CircuitBreaker, Policy};
+/// let breaker = CircuitBreaker::builder()
+///     .policy(Policy::TimeWindow { seconds: 30 })
+///     .build()?;
+/// assert_eq!(breaker.config().policy(), Policy::TimeWindow { seconds: 30 });
+/// # Ok::<(), seawall::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(

@@ -17,6 +17,13 @@
 use std::fmt;
 
 /// A circuit breaker's state.
+///
+/// ```
+/// use seawall::breaker::State;
+/// assert_eq!(State::HalfOpen.as_str(), "half_open");
+/// assert!(!State::Closed.can_transition_to(State::HalfOpen));
+/// assert!(State::Open.can_transition_to(State::HalfOpen));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
     /// Calls flow and their outcomes are recorded; the breaker trips when a
