@@ -11,6 +11,10 @@
 //! * `a_bare`: the bare service.
 //! * `b_fetch_add`: bare + one uncontended `AtomicU64::fetch_add` per call,
 //!   the reference atomic.
+//! * `b2_arc_clone`: bare + one `Arc` clone per call, held by the response
+//!   future and dropped with it (two uncontended atomic RMWs): the floor of
+//!   any wrapper whose `'static` response future owns a refcounted handle, as
+//!   the breaker's does.
 //! * `c_mutex`: bare + a `parking_lot::Mutex<u64>` lock and increment.
 //! * `d_count_window`: seawall's `Breaker`, count window of 100 (minimum 100
 //!   calls), all calls succeeding, window full.
@@ -62,6 +66,9 @@ use tower::limit::ConcurrencyLimit;
 use tower::load_shed::LoadShed;
 use tower::Service;
 
+/// The bare service's response future.
+type Ready<T> = std::future::Ready<Result<T, Infallible>>;
+
 const CLOSED: &str = "closed_path";
 const THREADS: &str = "two_threads";
 
@@ -78,7 +85,9 @@ fn noop_waker() -> Waker {
 }
 
 /// The bare inner service: an always-ready `service_fn`.
-fn bare() -> impl Service<u64, Response = u64, Error = Infallible> + Clone + Send + 'static {
+fn bare(
+) -> impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send + 'static
+{
     tower::service_fn(|x: u64| std::future::ready(Ok::<_, Infallible>(x)))
 }
 
@@ -104,6 +113,46 @@ impl<S: Service<u64>> Service<u64> for Counted<S> {
     }
 }
 
+/// Bare + one `Arc` clone per call, owned by the response future.
+#[derive(Clone)]
+struct Held<S> {
+    inner: S,
+    handle: Arc<u64>,
+}
+
+struct HeldFuture<F> {
+    inner: F,
+    _handle: Arc<u64>,
+}
+
+impl<F: Future + Unpin> Future for HeldFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll(cx)
+    }
+}
+
+impl<S: Service<u64>> Service<u64> for Held<S>
+where
+    S::Future: Unpin,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = HeldFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, x: u64) -> Self::Future {
+        HeldFuture {
+            inner: self.inner.call(x),
+            _handle: Arc::clone(&self.handle),
+        }
+    }
+}
+
 /// Bare + one mutex lock and increment per call on a mutex that clones share.
 #[derive(Clone)]
 struct Locked<S> {
@@ -126,14 +175,18 @@ impl<S: Service<u64>> Service<u64> for Locked<S> {
     }
 }
 
-fn counted() -> Counted<impl Service<u64, Response = u64, Error = Infallible> + Clone + Send> {
+fn counted() -> Counted<
+    impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send,
+> {
     Counted {
         inner: bare(),
         hits: Arc::new(AtomicU64::new(0)),
     }
 }
 
-fn locked() -> Locked<impl Service<u64, Response = u64, Error = Infallible> + Clone + Send> {
+fn locked(
+) -> Locked<impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send>
+{
     Locked {
         inner: bare(),
         hits: Arc::new(Mutex::new(0)),
@@ -143,7 +196,9 @@ fn locked() -> Locked<impl Service<u64, Response = u64, Error = Infallible> + Cl
 /// A breaker-guarded bare service, warmed up so that its window is full.
 fn guarded(
     breaker: CircuitBreaker,
-) -> Breaker<impl Service<u64, Response = u64, Error = Infallible> + Clone + Send> {
+) -> Breaker<
+    impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send,
+> {
     let mut svc = Breaker::new(bare(), breaker);
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -231,6 +286,14 @@ fn configure<M: criterion::measurement::Measurement>(group: &mut criterion::Benc
 fn closed_path(c: &mut Criterion) {
     bench_one(c, "a_bare", bare());
     bench_one(c, "b_fetch_add", counted());
+    bench_one(
+        c,
+        "b2_arc_clone",
+        Held {
+            inner: bare(),
+            handle: Arc::new(0),
+        },
+    );
     bench_one(c, "c_mutex", locked());
     let d = guarded(count_window());
     bench_one(c, "d_count_window", d.clone());
@@ -327,41 +390,49 @@ fn two_threads(c: &mut Criterion) {
     assert_eq!(g.breaker().state(), State::Closed);
 }
 
-/// Where criterion writes its estimates, found as criterion finds it (save
-/// for asking `cargo metadata`: the bench binary lives in
-/// `<target>/<profile>/deps/`).
-fn criterion_home() -> Option<PathBuf> {
+/// Where criterion may have written its estimates, in the order criterion
+/// picks: `$CRITERION_HOME`, `$CARGO_TARGET_DIR/criterion`, else (under
+/// cargo) the target directory, which holds the bench binary in
+/// `<target>/<profile>/deps/`, or (run by hand) `./target/criterion`.
+fn criterion_homes() -> Vec<PathBuf> {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return Some(home.into());
+        return vec![home.into()];
     }
     if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Some(PathBuf::from(target).join("criterion"));
+        return vec![PathBuf::from(target).join("criterion")];
     }
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.parent()?.parent()?.join("criterion"))
+    let mut homes = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(target) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
+            homes.push(target.join("criterion"));
+        }
+    }
+    homes.push(PathBuf::from("target/criterion"));
+    homes
 }
 
 /// The median time per iteration, in ns, that this run estimated for
 /// `group/id` (None if it did not run it).
-fn median_ns(home: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
-    let path = home.join(group).join(id).join("new").join("estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None; // left over from an earlier run
-    }
-    let text = std::fs::read_to_string(&path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
+fn median_ns(homes: &[PathBuf], group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    homes.iter().find_map(|home| {
+        let path = home.join(group).join(id).join("new").join("estimates.json");
+        let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+        if modified < since {
+            return None; // left over from an earlier run
+        }
+        let text = std::fs::read_to_string(&path).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json["median"]["point_estimate"].as_f64()
+    })
 }
 
 fn summary(since: SystemTime) {
-    let Some(home) = criterion_home() else {
-        return;
-    };
+    let home = criterion_homes();
     let closed = |id: &str| median_ns(&home, CLOSED, id, since);
     let ids = [
         "a_bare",
         "b_fetch_add",
+        "b2_arc_clone",
         "c_mutex",
         "d_count_window",
         "e_time_window",

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench clock`; compare the rows of one run.
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use seawall::clock::{Clock, ManualClock, PreciseClock, SystemClock};
 use std::time::{Duration, Instant};

@@ -8,7 +8,8 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use seawall::breaker::{Breaker, CircuitBreaker, State};
@@ -18,12 +19,19 @@ use tower::{service_fn, Service};
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
+/// A waker that does nothing: the futures here are always ready.
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
 /// Calls the service once, driving its (always ready) future by hand.
-fn call<S>(svc: &mut S, fail: bool) -> bool
+fn call<S>(svc: &mut S, waker: &Waker, fail: bool) -> bool
 where
     S: Service<bool, Response = u8>,
 {
-    let mut cx = Context::from_waker(Waker::noop());
+    let mut cx = Context::from_waker(waker);
     assert!(svc.poll_ready(&mut cx).is_ready());
     let fut = pin!(svc.call(fail));
     match fut.poll(&mut cx) {
@@ -47,6 +55,7 @@ fn no_allocation_per_call() {
         1
     );
     let clock = ManualClock::new();
+    let waker = Waker::from(Arc::new(Noop));
     let backend = service_fn(|fail: bool| async move {
         if fail {
             Ok::<u8, Infallible>(0)
@@ -82,18 +91,18 @@ fn no_allocation_per_call() {
         );
         // Warm up: fill the window, let lazy structures settle.
         for _ in 0..200 {
-            call(&mut svc, false);
+            call(&mut svc, &waker, false);
         }
         let healthy = allocations_during(|| {
             for _ in 0..1_000 {
-                assert!(call(&mut svc, false));
+                assert!(call(&mut svc, &waker, false));
             }
         });
         assert_eq!(healthy, 0, "{name}: allocations on the healthy path");
 
         let failing = allocations_during(|| {
             for _ in 0..5 {
-                call(&mut svc, true);
+                call(&mut svc, &waker, true);
             }
         });
         assert_eq!(failing, 0, "{name}: allocations while recording failures");
@@ -104,7 +113,7 @@ fn no_allocation_per_call() {
         clock.advance(Duration::from_secs(61));
         let probing = allocations_during(|| {
             for _ in 0..3 {
-                call(&mut svc, false);
+                call(&mut svc, &waker, false);
             }
         });
         assert_eq!(probing, 0, "{name}: allocations in half-open");

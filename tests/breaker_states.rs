@@ -1050,3 +1050,97 @@ fn late_probe_of_an_earlier_phase_is_not_recorded() {
     second.record(Outcome::Success);
     assert_eq!(breaker.state(), State::Closed);
 }
+
+// ---------------------------------------------------------------------------
+// Long lives: generation encodings must not wear out
+// ---------------------------------------------------------------------------
+
+/// Many resets (or manual transitions between CLOSED, DISABLED and the
+/// like) publish no OPEN deadline; the next opening must still end.
+#[test]
+fn open_still_ends_after_many_resets() {
+    let clock = ManualClock::new();
+    let (breaker, _) = one_strike(&clock, 1);
+    for _ in 0..40_000 {
+        breaker.reset();
+    }
+    assert_eq!(breaker.metrics().generation(), 40_000);
+    call(&breaker, Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open);
+    let open = breaker.try_acquire().unwrap_err();
+    assert_eq!(
+        open.retry_after(),
+        Some(Duration::from_secs(10)),
+        "the OPEN deadline was not published"
+    );
+    clock.advance(Duration::from_secs(10) + MS);
+    let probe = breaker
+        .try_acquire()
+        .expect("the wait is over: the next call is a probe");
+    probe.record(Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[test]
+fn open_still_ends_after_many_manual_transitions() {
+    let clock = ManualClock::new();
+    let (breaker, _) = one_strike(&clock, 1);
+    for _ in 0..20_000 {
+        breaker.transition_to(State::Disabled).unwrap();
+        breaker.transition_to(State::Closed).unwrap();
+    }
+    call(&breaker, Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open);
+    clock.advance(Duration::from_secs(10) + MS);
+    assert!(
+        breaker.try_acquire().is_ok(),
+        "generation {}: OPEN never ends",
+        breaker.metrics().generation()
+    );
+}
+
+#[test]
+fn the_largest_probe_phase_admits_and_judges_255_probes() {
+    let clock = ManualClock::new();
+    let (breaker, _) = one_strike(&clock, seawall::breaker::MAX_HALF_OPEN_PROBES);
+    call(&breaker, Outcome::Failure);
+    clock.advance(Duration::from_secs(10) + MS);
+    let probes: Vec<_> = (0..255)
+        .map(|_| breaker.try_acquire().expect("a probe"))
+        .collect();
+    assert_eq!(breaker.try_acquire().unwrap_err().state(), State::HalfOpen);
+    let mut probes = probes.into_iter();
+    for p in probes.by_ref().take(127) {
+        p.record(Outcome::Failure);
+    }
+    for p in probes {
+        p.record(Outcome::Success);
+    }
+    // 127 failed of 255 = 49.8 %: below the default 50 %.
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[test]
+fn a_stuck_probe_phase_reopens_with_the_next_backoff_wait() {
+    let clock = ManualClock::new();
+    let (b, _) = builder(&clock);
+    let breaker = b
+        .consecutive_failures(1)
+        .permitted_number_of_calls_in_half_open_state(1)
+        .max_wait_duration_in_half_open_state(Duration::from_secs(30))
+        .backoff(Backoff::exponential(SEC, 3.0, Duration::from_secs(60)))
+        .build()
+        .unwrap();
+    call(&breaker, Outcome::Failure);
+    assert_eq!(retry_after(&breaker), SEC);
+    clock.advance(SEC + MS);
+    let _stuck = breaker.try_acquire().unwrap();
+    clock.advance(Duration::from_secs(30) + MS);
+    let refused = breaker.try_acquire().unwrap_err();
+    assert_eq!(refused.state(), State::Open);
+    assert_eq!(
+        refused.retry_after(),
+        Some(Duration::from_secs(3)),
+        "attempt 2"
+    );
+}

@@ -734,3 +734,135 @@ fn dropped_permit_in_closed_records_nothing() {
     }
     assert_eq!(breaker.metrics().calls(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// Long lives: generation and clock encodings must not wear out
+// ---------------------------------------------------------------------------
+
+/// Keeps the breaker failing its probes for `phases` half-open phases (two
+/// transitions each), then lets one probe phase succeed: CLOSED again.
+fn long_outage(breaker: &CircuitBreaker, clock: &ManualClock, phases: u32) {
+    assert_eq!(breaker.state(), State::Open);
+    for _ in 0..phases {
+        clock.advance(Duration::from_secs(1) + MS);
+        call(breaker, Outcome::Failure); // the probe fails: OPEN again
+    }
+    clock.advance(Duration::from_secs(1) + MS);
+    call(breaker, Outcome::Success);
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+/// A backend down for a long time (about 20 000 failed probe phases, 40 000
+/// transitions) recovers; the count window must record and trip as before.
+#[test]
+fn count_window_still_records_after_a_long_outage() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::builder()
+        .count_window(4)
+        .minimum_number_of_calls(4)
+        .wait_duration_in_open_state(Duration::from_secs(1))
+        .permitted_number_of_calls_in_half_open_state(1)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    calls(&breaker, Outcome::Failure, 4);
+    long_outage(&breaker, &clock, 20_000);
+
+    call(&breaker, Outcome::Failure);
+    call(&breaker, Outcome::Success);
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.calls(), m.failed_calls()),
+        (2, 1),
+        "generation {}: the window recorded nothing",
+        m.generation()
+    );
+    call(&breaker, Outcome::Failure);
+    call(&breaker, Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open, "3 failures of 4 did not trip");
+}
+
+/// The same for a time window, after a few hundred failed probe phases.
+#[test]
+fn time_window_still_records_after_many_failed_probe_phases() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::builder()
+        .time_window(2)
+        .minimum_number_of_calls(4)
+        .wait_duration_in_open_state(Duration::from_secs(1))
+        .permitted_number_of_calls_in_half_open_state(1)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // Fill both buckets, then trip.
+    call(&breaker, Outcome::Success);
+    clock.advance(Duration::from_secs(1));
+    calls(&breaker, Outcome::Failure, 3);
+    assert_eq!(breaker.state(), State::Open);
+    long_outage(&breaker, &clock, 300);
+
+    for _ in 0..2 {
+        call(&breaker, Outcome::Failure);
+        call(&breaker, Outcome::Success);
+        clock.advance(Duration::from_millis(500));
+    }
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.calls(), m.failed_calls()),
+        (4, 2),
+        "generation {}: the window lost calls",
+        m.generation()
+    );
+    assert_eq!(
+        m.state(),
+        State::Open,
+        "2 failures of 4 = 50 % did not trip"
+    );
+}
+
+/// A rarely called backend: a month without calls, then calls again.
+#[test]
+fn time_window_still_records_after_a_month_without_calls() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::builder()
+        .time_window(1)
+        .minimum_number_of_calls(2)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    call(&breaker, Outcome::Success);
+    clock.advance(Duration::from_secs(30 * 24 * 3600));
+    assert_eq!(breaker.metrics().calls(), 0);
+    call(&breaker, Outcome::Failure);
+    call(&breaker, Outcome::Failure);
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.calls(), m.failed_calls()),
+        (2, 2),
+        "the window lost calls"
+    );
+    assert_eq!(m.state(), State::Open);
+}
+
+#[test]
+fn the_largest_count_window_counts_every_call() {
+    let breaker = CircuitBreaker::builder()
+        .count_window(seawall::breaker::MAX_COUNT_WINDOW)
+        .minimum_number_of_calls(seawall::breaker::MAX_COUNT_WINDOW)
+        .failure_rate_threshold(100.0)
+        .clock(ManualClock::new())
+        .build()
+        .unwrap();
+    calls(&breaker, Outcome::Failure, 29_999);
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.state(), m.calls(), m.failed_calls()),
+        (State::Closed, 29_999, 29_999)
+    );
+    call(&breaker, Outcome::Failure);
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.state(), m.calls(), m.failed_calls()),
+        (State::Open, 30_000, 30_000)
+    );
+}

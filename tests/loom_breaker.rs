@@ -1,5 +1,737 @@
+//! Loom models of the circuit breaker's lock-free core.
+//!
+//! Built only under `--cfg seawall_loom` (the crate's atomics are loom's
+//! then), as `.ci/run` does:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg seawall_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//!     cargo test --release --test loom_breaker
+//! ```
+//!
+//! Every model builds its breaker and its `ManualClock` inside the model,
+//! because both hold loom atomics that belong to one execution. Models keep
+//! to two or three threads and a handful of calls: loom explores every
+//! interleaving of them, so each added atomic operation multiplies the run
+//! time.
+//!
+//! A `Permit` borrows its breaker and loom threads must be `'static`, so a
+//! permit never crosses threads: a call admitted "before" a race is admitted
+//! on the model's main thread, which then races it against spawned threads.
+//! A probe that must stay held until the end of a model is forgotten
+//! (`mem::forget`): it is a call that never completes, which keeps its slot.
+//!
+//! Each model runs once per thread, with a different thread starting its
+//! racing part first (see [`Lead`]). loom's partial-order reduction
+//! remembers only the last access to an atomic, so a load by one thread
+//! followed by another thread's load-then-CAS of the same word is never
+//! reordered (tokio-rs/loom#392): starting each thread first in turn gets
+//! those interleavings explored too. All the breaker's paths are exactly
+//! that shape (load the state word, then CAS it).
 #![cfg(seawall_loom)]
+
+use std::mem;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use seawall::breaker::{Builder, CircuitBreaker, State};
+use seawall::classify::Outcome;
+use seawall::clock::{Clock, ManualClock};
+use seawall::observe::Event;
+
+/// The wait in OPEN of every model; the clock is advanced past it to let a
+/// call move the breaker to HALF_OPEN.
+const WAIT: Duration = Duration::from_secs(10);
+const PAST_WAIT: Duration = Duration::from_secs(11);
+
+/// Which thread of a model starts its racing part first: thread `i` (0 is
+/// the model's main thread, spawned threads count from 1) yields once
+/// before its racing part if `i` is below the lead, so loom's first
+/// schedule of the execution runs the lead first and its backtracking
+/// works from there.
+#[derive(Debug, Clone, Copy)]
+struct Lead(usize);
+
+impl Lead {
+    /// Called by thread `me` right before its racing part.
+    fn start(self, me: usize) {
+        if me < self.0 {
+            thread::yield_now();
+        }
+    }
+}
+
+/// Runs `model` under loom once per lead thread (`threads` in all).
+fn check<F>(threads: usize, model: F)
+where
+    F: Fn(Lead) + Send + Sync + 'static,
+{
+    let model = Arc::new(model);
+    for lead in 0..threads {
+        let model = model.clone();
+        loom::model(move || model(Lead(lead)));
+    }
+}
+
+/// The transitions a breaker reported, in order. A std mutex is fine here:
+/// loom runs one thread at a time and never preempts inside it, since no
+/// loom operation happens under the lock.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<(State, State)>>>);
+
+impl Log {
+    fn transitions(&self) -> Vec<(State, State)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn count(&self, from: State, to: State) -> usize {
+        self.transitions()
+            .iter()
+            .filter(|&&t| t == (from, to))
+            .count()
+    }
+}
+
+/// Builds `builder` on `clock`, logging transitions to the returned log.
+fn build(builder: Builder, clock: &ManualClock) -> (CircuitBreaker, Log) {
+    let log = Log::default();
+    let sink = log.clone();
+    let breaker = builder
+        .wait_duration_in_open_state(WAIT)
+        .seed(0)
+        .clock(clock.clone())
+        .observer(move |event: &Event<'_>| {
+            if let Event::BreakerTransition { from, to, .. } = event {
+                sink.0.lock().unwrap().push((*from, *to));
+            }
+        })
+        .build()
+        .unwrap();
+    (breaker, log)
+}
+
+/// A count window of 2 that trips at 50 % once it holds 2 calls.
+fn count_window_2() -> Builder {
+    CircuitBreaker::builder()
+        .count_window(2)
+        .minimum_number_of_calls(2)
+        .failure_rate_threshold(50.0)
+}
+
+/// Trips `breaker` (built from `count_window_2`) from CLOSED on this thread
+/// and moves the clock past the wait, so that the next call opens HALF_OPEN.
+fn trip_and_wait(breaker: &CircuitBreaker, clock: &ManualClock) {
+    breaker.try_acquire().unwrap().record(Outcome::Failure);
+    breaker.try_acquire().unwrap().record(Outcome::Failure);
+    assert_eq!(breaker.state(), State::Open);
+    clock.advance(PAST_WAIT);
+}
+
+/// Asks for a probe and holds it for good; returns whether it was admitted.
+fn hold_probe(breaker: &CircuitBreaker) -> usize {
+    match breaker.try_acquire() {
+        Ok(permit) => {
+            assert_eq!(permit.state(), State::HalfOpen);
+            mem::forget(permit);
+            1
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Model 1. Two calls whose failures both cross the threshold race to trip
+/// the breaker. The window (4 calls, minimum 2, 50 %) holds one success, so
+/// whichever failure is counted first makes 1 of 2 and the other 2 of 3:
+/// both records see a tripping window. Only the CAS from the very state
+/// word that admitted a call may open the breaker, so exactly one
+/// transition to OPEN and one event: a second OPEN would restart the wait
+/// and count one more backoff attempt.
 #[test]
-fn smoke() {
-    loom::model(|| {});
+fn racing_trips_open_once() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            CircuitBreaker::builder()
+                .count_window(4)
+                .minimum_number_of_calls(2)
+                .failure_rate_threshold(50.0),
+            &clock,
+        );
+        breaker.try_acquire().unwrap().record(Outcome::Success);
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            if let Ok(permit) = b.try_acquire() {
+                permit.record(Outcome::Failure);
+            }
+        });
+        lead.start(0);
+        if let Ok(permit) = breaker.try_acquire() {
+            permit.record(Outcome::Failure);
+        }
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Open);
+        assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
+        // The window that tripped, as OPEN shows it: the success and one
+        // failure, or both failures if both were counted before the trip
+        // (a call admitted or recorded after it is refused or dropped).
+        let m = breaker.metrics();
+        let (calls, failed) = (m.calls(), m.failed_calls());
+        assert!(
+            (calls, failed) == (2, 1) || (calls, failed) == (3, 2),
+            "{m:?}"
+        );
+    });
+}
+
+/// Model 2a. HALF_OPEN admits exactly `permitted` probes (here 2) under any
+/// interleaving. The main thread moves the breaker to HALF_OPEN with the
+/// first probe, then three calls race for the one slot left: exactly one
+/// wins. Probes are held (never completed), so no slot is ever given back.
+#[test]
+fn half_open_admits_exactly_permitted_probes() {
+    check(3, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(2),
+            &clock,
+        );
+        trip_and_wait(&breaker, &clock);
+        assert_eq!(hold_probe(&breaker), 1);
+        assert_eq!(breaker.state(), State::HalfOpen);
+
+        let spawned: Vec<_> = (1..3)
+            .map(|me| {
+                let b = breaker.clone();
+                thread::spawn(move || {
+                    lead.start(me);
+                    hold_probe(&b)
+                })
+            })
+            .collect();
+        lead.start(0);
+        let mut admitted = 1 + hold_probe(&breaker);
+        for t in spawned {
+            admitted += t.join().unwrap();
+        }
+
+        assert_eq!(admitted, 2, "HALF_OPEN must admit exactly 2 probes");
+        assert_eq!(breaker.state(), State::HalfOpen);
+        assert_eq!(log.count(State::Open, State::HalfOpen), 1);
+        assert!(breaker.try_acquire().is_err());
+    });
+}
+
+/// Three calls arrive after the wait in OPEN and race to move the breaker
+/// to HALF_OPEN (permitted 2): one moves it and becomes the first probe.
+/// Returns the probes admitted.
+fn race_into_half_open(lead: Lead, breaker: &CircuitBreaker, log: &Log) -> usize {
+    let spawned: Vec<_> = (1..3)
+        .map(|me| {
+            let b = breaker.clone();
+            thread::spawn(move || {
+                lead.start(me);
+                hold_probe(&b)
+            })
+        })
+        .collect();
+    lead.start(0);
+    let mut admitted = hold_probe(breaker);
+    for t in spawned {
+        admitted += t.join().unwrap();
+    }
+    assert_eq!(breaker.state(), State::HalfOpen);
+    assert_eq!(log.count(State::Open, State::HalfOpen), 1);
+    admitted
+}
+
+/// Model 2b. The race on OPEN → HALF_OPEN itself: exactly one transition,
+/// and never more probes than permitted (the first call after the wait is
+/// always admitted).
+#[test]
+fn half_open_entry_race_never_over_admits() {
+    check(3, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(2),
+            &clock,
+        );
+        trip_and_wait(&breaker, &clock);
+        let admitted = race_into_half_open(lead, &breaker, &log);
+        assert!((1..=2).contains(&admitted), "admitted {admitted}");
+    });
+}
+
+/// Model 2c. As 2b, but exactly: with three calls and two slots, two
+/// probes. A call that loaded the OPEN word before another moved the
+/// breaker to HALF_OPEN must not be refused while a slot is free.
+///
+/// Ignored: it fails today. `acquire_raw`'s OPEN branch reads the deadline
+/// after the state word, finds the deadline HALF_OPEN just published (a
+/// newer tag), takes it for "OPEN's deadline not published yet" and
+/// refuses the call, although the breaker is HALF_OPEN with a slot free.
+#[test]
+#[ignore = "fails: a stale OPEN word plus a newer deadline refuses a call HALF_OPEN would admit"]
+fn half_open_entry_race_admits_exactly_permitted() {
+    check(3, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(2),
+            &clock,
+        );
+        trip_and_wait(&breaker, &clock);
+        let admitted = race_into_half_open(lead, &breaker, &log);
+        assert_eq!(admitted, 2, "HALF_OPEN must admit exactly 2 probes");
+    });
+}
+
+/// Model 2d. Two probes complete concurrently and together end the probe
+/// phase (permitted 2): exactly one of them judges it, so exactly one
+/// transition out of HALF_OPEN. One failure in two probes is 50 %, at the
+/// threshold: the breaker reopens.
+#[test]
+fn half_open_verdict_once() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(2),
+            &clock,
+        );
+        trip_and_wait(&breaker, &clock);
+        let first = breaker.try_acquire().unwrap();
+        assert_eq!(first.state(), State::HalfOpen);
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            // The second slot is free until a verdict, and no verdict comes
+            // before this probe completes.
+            let second = b.try_acquire().expect("the second probe");
+            second.record(Outcome::Failure);
+        });
+        lead.start(0);
+        first.record(Outcome::Success);
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Open);
+        assert_eq!(
+            log.transitions(),
+            [
+                (State::Closed, State::Open),
+                (State::Open, State::HalfOpen),
+                (State::HalfOpen, State::Open),
+            ]
+        );
+    });
+}
+
+/// Model 3. A probe that ends without an outcome (its permit dropped, or
+/// recorded as `Ignored`) gives its slot back, racing with another call
+/// asking for one. With one permitted probe, no two probes are ever in
+/// flight at once (checked with a live counter bumped inside each probe's
+/// lifetime), and once both calls are done the slot is free again.
+#[test]
+fn released_probe_frees_its_slot() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, _log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(1),
+            &clock,
+        );
+        trip_and_wait(&breaker, &clock);
+
+        let live = Arc::new(AtomicUsize::new(0));
+        // Returns whether a probe was admitted. The live count rises after
+        // the slot is taken and falls before it is given back, so it never
+        // exceeds the probes the breaker has issued.
+        let call = |b: &CircuitBreaker, live: &AtomicUsize, drop_it: bool| {
+            let Ok(permit) = b.try_acquire() else {
+                return false;
+            };
+            let before = live.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(before, 0, "two probes in flight with one permitted");
+            live.fetch_sub(1, Ordering::SeqCst);
+            if drop_it {
+                drop(permit);
+            } else {
+                permit.record(Outcome::Ignored);
+            }
+            true
+        };
+
+        let (b, l) = (breaker.clone(), live.clone());
+        let t = thread::spawn(move || {
+            lead.start(1);
+            call(&b, &l, true)
+        });
+        lead.start(0);
+        let main_admitted = call(&breaker, &live, false);
+        let spawned_admitted = t.join().unwrap();
+
+        // The first call to arrive always finds a slot.
+        assert!(main_admitted || spawned_admitted);
+        assert_eq!(breaker.state(), State::HalfOpen);
+        // Neither call completed as a probe...
+        assert_eq!(breaker.metrics().calls(), 0);
+        // ...and both slots came back: the next call is admitted.
+        let next = breaker.try_acquire().expect("the released slot is free");
+        assert_eq!(next.state(), State::HalfOpen);
+    });
+}
+
+/// Model 3b. A probe of an earlier HALF_OPEN phase that ends unrecorded
+/// must not give a slot back to the current phase. With one permitted
+/// probe, the main thread holds a probe of phase 1, reopens the breaker by
+/// hand, and a call after the wait starts phase 2 with its probe (held).
+/// Then the old probe is dropped while another call asks for a slot: that
+/// call, and any later one, must be refused, since phase 2's only slot is
+/// still taken.
+#[test]
+fn stale_probe_release_frees_nothing() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, _log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(1),
+            &clock,
+        );
+        trip_and_wait(&breaker, &clock);
+        let old = breaker.try_acquire().unwrap();
+        breaker.transition_to(State::Open).unwrap();
+        clock.advance(PAST_WAIT);
+        assert_eq!(hold_probe(&breaker), 1);
+        assert_eq!(breaker.state(), State::HalfOpen);
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            hold_probe(&b)
+        });
+        lead.start(0);
+        drop(old);
+        assert_eq!(t.join().unwrap(), 0, "phase 2 admitted a second probe");
+
+        assert_eq!(breaker.state(), State::HalfOpen);
+        assert!(breaker.try_acquire().is_err());
+    });
+}
+
+/// Model 4a. A call admitted in one CLOSED generation records its failure
+/// while another thread forces the breaker open and resets it. Whatever the
+/// interleaving, the new CLOSED window does not hold that failure: either
+/// the record landed entirely before the transitions (in the old window,
+/// which is not the new generation's, or it tripped the old CLOSED), or it
+/// is dropped as stale. A stale failure must never trip the new CLOSED.
+#[test]
+fn stale_closed_outcome_skips_new_generation() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        // One failure in the window is enough to trip.
+        let (breaker, log) = build(
+            CircuitBreaker::builder()
+                .count_window(2)
+                .minimum_number_of_calls(1)
+                .failure_rate_threshold(50.0),
+            &clock,
+        );
+        let permit = breaker.try_acquire().unwrap();
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            b.transition_to(State::ForcedOpen).unwrap();
+            b.reset();
+        });
+        lead.start(0);
+        permit.record(Outcome::Failure);
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Closed);
+        let m = breaker.metrics();
+        assert_eq!((m.calls(), m.failed_calls()), (0, 0));
+        // The failure may have tripped the old generation (once), never the
+        // new one.
+        assert!(log.count(State::Closed, State::Open) <= 1);
+        assert_eq!(
+            log.transitions().last(),
+            Some(&(State::ForcedOpen, State::Closed))
+        );
+
+        // The new window starts afresh from the first call of its
+        // generation, whatever stale slots the old one left.
+        breaker.try_acquire().unwrap().record(Outcome::Success);
+        let m = breaker.metrics();
+        assert_eq!((m.calls(), m.failed_calls()), (1, 0));
+    });
+}
+
+/// Model 4b. A failure admitted in CLOSED completes only after the breaker
+/// tripped and a call moved it to HALF_OPEN. It belongs to the CLOSED
+/// generation, so it must not be taken for a probe: with one permitted
+/// probe it would otherwise complete the probe phase and reopen the breaker
+/// while the real probe is still running.
+#[test]
+fn late_closed_outcome_is_not_a_probe() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            count_window_2().permitted_number_of_calls_in_half_open_state(1),
+            &clock,
+        );
+        let late = breaker.try_acquire().unwrap();
+        trip_and_wait(&breaker, &clock);
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            let probe = b.try_acquire().expect("the first call after the wait");
+            assert_eq!(probe.state(), State::HalfOpen);
+            mem::forget(probe); // still running when the model ends
+        });
+        lead.start(0);
+        late.record(Outcome::Failure);
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::HalfOpen);
+        let m = breaker.metrics();
+        assert_eq!((m.calls(), m.failed_calls()), (0, 0));
+        assert_eq!(
+            log.transitions(),
+            [(State::Closed, State::Open), (State::Open, State::HalfOpen)]
+        );
+    });
+}
+
+/// Model 4c. The other side of 4a: a stale outcome must not push a current
+/// one out of the new generation's window. A call admitted in generation 0
+/// is recorded while another thread resets the breaker and records a
+/// success in the new generation, in a count window of one slot. The new
+/// window must hold exactly that success.
+///
+/// Ignored: it fails today. The stale record passes `CountWindow::record`'s
+/// tag check before the reset, then takes the slot the current success
+/// occupies (`swap`), and its `leaving` decrement, applied under the new
+/// tag, removes the success from the new window for good.
+#[test]
+#[ignore = "fails: a stale count-window record can evict a current-generation entry"]
+fn stale_outcome_does_not_evict_current_one() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, _log) = build(
+            CircuitBreaker::builder()
+                .count_window(1)
+                .minimum_number_of_calls(1)
+                .failure_rate_threshold(100.0),
+            &clock,
+        );
+        let stale = breaker.try_acquire().unwrap();
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            b.transition_to(State::ForcedOpen).unwrap();
+            b.reset();
+            b.try_acquire().unwrap().record(Outcome::Success);
+        });
+        lead.start(0);
+        stale.record(Outcome::Failure);
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Closed);
+        let m = breaker.metrics();
+        assert_eq!((m.calls(), m.failed_calls()), (1, 0));
+    });
+}
+
+/// Model 5a. Records racing on a count window that slides (size 2, three
+/// records, so a slot is reused while another record may still be settling
+/// it) lose no count and count none twice: once quiet, the window holds
+/// exactly two calls, and its failures are those of some two of the three
+/// outcomes. Then two more successes push every old outcome out, and the
+/// window must read exactly two successes: any drift in the aggregate
+/// (a leaving outcome uncounted twice or never) would show here.
+///
+/// The breaker runs in METRICS_ONLY so that the window records without
+/// tripping (a trip would make the remaining records stale).
+#[test]
+fn count_window_slide_conserves_counts() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, _log) = build(count_window_2(), &clock);
+        breaker.transition_to(State::MetricsOnly).unwrap();
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            b.try_acquire().unwrap().record(Outcome::Failure);
+        });
+        lead.start(0);
+        breaker.try_acquire().unwrap().record(Outcome::Failure);
+        breaker.try_acquire().unwrap().record(Outcome::Success);
+        t.join().unwrap();
+
+        let m = breaker.metrics();
+        assert_eq!(m.state(), State::MetricsOnly);
+        assert_eq!(m.calls(), 2);
+        // {F, S}, {F, F} or {S, F}: never no failure, never more than 2.
+        assert!(
+            (1..=2).contains(&m.failed_calls()),
+            "failed {}",
+            m.failed_calls()
+        );
+
+        for _ in 0..2 {
+            breaker.try_acquire().unwrap().record(Outcome::Success);
+        }
+        let m = breaker.metrics();
+        assert_eq!((m.calls(), m.failed_calls(), m.slow_calls()), (2, 0, 0));
+    });
+}
+
+/// Model 5b. A one-second time window whose bucket resets lazily: one
+/// thread records, moves the clock a whole window on and records again
+/// (the same bucket, now for a newer second), while another thread records
+/// a failure that may read the clock before or after the move. Once quiet,
+/// the window must hold exactly the records made at the latest second: the
+/// failure counts (as a call and as a failure) if and only if it was made
+/// at second 1, and a lazy reset never drops a current record nor keeps an
+/// old one.
+#[test]
+fn time_window_lazy_reset_is_linearizable() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        // Many minimum calls: nothing trips, the window only counts.
+        let (breaker, _log) = build(
+            CircuitBreaker::builder()
+                .time_window(1)
+                .minimum_number_of_calls(10),
+            &clock,
+        );
+
+        let (b, c) = (breaker.clone(), clock.clone());
+        let t = thread::spawn(move || {
+            lead.start(1);
+            // The record reads the clock once, somewhere between these two
+            // reads.
+            let before = c.now();
+            b.try_acquire().unwrap().record(Outcome::Failure);
+            let after = c.now();
+            (before.as_secs(), after.as_secs())
+        });
+        lead.start(0);
+        breaker.try_acquire().unwrap().record(Outcome::Success);
+        clock.advance(Duration::from_secs(1));
+        breaker.try_acquire().unwrap().record(Outcome::Success);
+        let (before, after) = t.join().unwrap();
+
+        let m = breaker.metrics();
+        assert_eq!(m.state(), State::Closed);
+        // Second 1 holds the main thread's second success, plus the failure
+        // if it was made then; second 0 has left the window.
+        assert!((1..=2).contains(&m.calls()), "calls {}", m.calls());
+        assert_eq!(m.failed_calls(), m.calls() - 1, "{m:?}");
+        match (before, after) {
+            (0, 0) => assert_eq!(m.calls(), 1, "a second-0 record survived"),
+            (1, 1) => assert_eq!(m.calls(), 2, "a second-1 record was lost"),
+            _ => {}
+        }
+    });
+}
+
+/// Model 5c. A time window trips on the record that brings it to the
+/// minimum number of calls, whichever outcome that record is: a failure and
+/// a success recorded concurrently (minimum 2, threshold 50 %) leave the
+/// breaker OPEN. A success only evaluates the window while the window's
+/// `pending` flag says failures wait for the minimum, so the flag must not
+/// be read before the failure that needs it has published it, unless the
+/// failure's own evaluation then sees the success.
+///
+/// Ignored: it fails today. The failure sums the window (1 call, below the
+/// minimum) and only then sets `pending`; the success bumps its count in
+/// between and reads `pending` still clear, so it skips the evaluation and
+/// nobody judges the window of 2 calls at 50 %. The trip waits for the next
+/// record.
+#[test]
+#[ignore = "fails: a success reaching the minimum can miss a failure's pending flag"]
+fn time_window_trips_at_minimum_calls() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(
+            CircuitBreaker::builder()
+                .time_window(10)
+                .minimum_number_of_calls(2)
+                .failure_rate_threshold(50.0),
+            &clock,
+        );
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            b.try_acquire().unwrap().record(Outcome::Success);
+        });
+        lead.start(0);
+        breaker.try_acquire().unwrap().record(Outcome::Failure);
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Open, "{:?}", breaker.metrics());
+        assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
+    });
+}
+
+/// Model 6a. The consecutive-failures policy: with one failure already in
+/// the run and a threshold of 2, two concurrent failures both see a run
+/// that reaches the threshold and both try to trip: exactly one transition.
+#[test]
+fn consecutive_failures_trip_once() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(CircuitBreaker::builder().consecutive_failures(2), &clock);
+        breaker.try_acquire().unwrap().record(Outcome::Failure);
+        assert_eq!(breaker.state(), State::Closed);
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            if let Ok(permit) = b.try_acquire() {
+                permit.record(Outcome::Failure);
+            }
+        });
+        lead.start(0);
+        if let Ok(permit) = breaker.try_acquire() {
+            permit.record(Outcome::Failure);
+        }
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Open);
+        assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
+        // The run that tripped: 2 if the trip came first and the other call
+        // was refused or dropped as stale, 3 if both counted.
+        let run = breaker.metrics().failed_calls();
+        assert!((2..=3).contains(&run), "run {run}");
+    });
+}
+
+/// Model 6b. From a run of zero, two concurrent failures reach a threshold
+/// of 2 together: exactly one of them sees the run at 2 and trips.
+#[test]
+fn consecutive_failures_reach_threshold_together() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(CircuitBreaker::builder().consecutive_failures(2), &clock);
+
+        let b = breaker.clone();
+        let t = thread::spawn(move || {
+            lead.start(1);
+            b.try_acquire().unwrap().record(Outcome::Failure);
+        });
+        lead.start(0);
+        breaker.try_acquire().unwrap().record(Outcome::Failure);
+        t.join().unwrap();
+
+        assert_eq!(breaker.state(), State::Open);
+        assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
+        assert_eq!(breaker.metrics().failed_calls(), 2);
+    });
 }

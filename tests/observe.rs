@@ -22,7 +22,9 @@ fn metrics_observer_counts_transitions_and_rejections() {
         breaker.reset();
     });
 
-    let values: Vec<(String, Vec<(String, String)>, f64)> = snapshotter
+    // (name, labels, value) of every metric recorded.
+    type Recorded = Vec<(String, Vec<(String, String)>, f64)>;
+    let values: Recorded = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()

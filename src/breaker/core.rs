@@ -335,9 +335,14 @@ impl CircuitBreaker {
                     0
                 };
                 let slow = self.is_slow(raw, now);
-                let trip = inner
-                    .window
-                    .record(&inner.thresholds, raw.gen, now, failed, slow);
+                let is_current = || self.word().gen == raw.gen;
+                let trip = inner.window.record(
+                    &inner.thresholds,
+                    raw.gen,
+                    now,
+                    (failed, slow),
+                    is_current,
+                );
                 if trip == Some(true) && word.state == State::Closed {
                     // Only the CAS from the very word that admitted the call
                     // trips: of two racing records, one transition.
@@ -439,24 +444,25 @@ impl CircuitBreaker {
     /// publish the deadline the new state needs, report the event.
     fn entered(&self, from: Word, to: Word) {
         let inner = &*self.inner;
-        match to.state {
+        let settings = &inner.config.0;
+        // Every transition publishes a deadline word, even one with no
+        // deadline, so that its 16-bit tag stays close to the generation.
+        let (attempt, wait) = match to.state {
             State::Open => {
                 let attempt = self.attempt_of(from).saturating_add(1);
                 let entropy = splitmix64(inner.seed ^ to.gen as u64);
-                let wait = inner
-                    .config
-                    .0
+                let wait = settings
                     .wait_duration_in_open_state
                     .wait(attempt as u32, entropy);
-                self.publish_deadline(to.gen, attempt, Some(wait));
+                (attempt, Some(wait))
             }
-            State::HalfOpen => {
-                let attempt = self.attempt_of(from);
-                let max_wait = inner.config.0.max_wait_duration_in_half_open_state;
-                self.publish_deadline(to.gen, attempt, max_wait);
-            }
-            _ => {}
-        }
+            State::HalfOpen => (
+                self.attempt_of(from),
+                settings.max_wait_duration_in_half_open_state,
+            ),
+            State::Closed | State::MetricsOnly | State::Disabled | State::ForcedOpen => (0, None),
+        };
+        self.publish_deadline(to.gen, attempt, wait);
         if from.state != to.state {
             inner.observer.emit(&Event::BreakerTransition {
                 name: inner.config.name(),
@@ -483,8 +489,9 @@ impl CircuitBreaker {
         let slot = &self.inner.deadline;
         let mut cur = slot.load(Ordering::Acquire);
         loop {
-            // A later transition may have published first; never overwrite it.
-            if Deadline::decode(cur).newer_than(ours.tag) {
+            // A later transition publishes its own deadline (perhaps
+            // already): never overwrite it.
+            if self.word().gen != gen {
                 return;
             }
             match slot.compare_exchange_weak(

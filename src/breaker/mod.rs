@@ -37,7 +37,7 @@
 //! The state word packs the generation in 29 bits and the probe counters in
 //! 8 (so at most 255 probes); the count window's counters are 16-bit fields
 //! (so at most 30 000 calls); deadlines have millisecond resolution. A call
-//! held across 65 536 transitions could be taken for a call of the current
+//! held across 2^29 transitions could be taken for a call of the current
 //! generation.
 //!
 //! # Example

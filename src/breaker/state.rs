@@ -96,12 +96,6 @@ impl fmt::Display for State {
 pub(crate) const GEN_BITS: u32 = 29;
 pub(crate) const GEN_MASK: u32 = (1 << GEN_BITS) - 1;
 
-/// Whether generation `a` is later than `b`, modulo 2^29.
-pub(crate) fn gen_newer(a: u32, b: u32) -> bool {
-    let d = a.wrapping_sub(b) & GEN_MASK;
-    d != 0 && d < (1 << (GEN_BITS - 1))
-}
-
 /// Probe counters of a HALF_OPEN phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Probes {
@@ -166,9 +160,10 @@ impl Word {
 /// +------------+---------+--------------------------------------+
 /// ```
 ///
-/// It is written right after the state CAS that enters OPEN or HALF_OPEN, so
-/// a reader can find it one generation behind: the tag tells it apart, and a
-/// deadline that is not published yet counts as not reached.
+/// It is written right after every transition's state CAS (with no deadline
+/// where the new state needs none, so the tag keeps up with the generation),
+/// and a reader can find it one generation behind: the tag tells it apart,
+/// and a deadline that is not published yet counts as not reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Deadline {
     pub(crate) tag: u16,
@@ -193,12 +188,6 @@ impl Deadline {
 
     pub(crate) fn tag_of(gen: u32) -> u16 {
         gen as u16
-    }
-
-    /// Whether this deadline was written for a later generation than `tag`.
-    pub(crate) fn newer_than(self, tag: u16) -> bool {
-        let d = self.tag.wrapping_sub(tag);
-        d != 0 && d < 0x8000
     }
 
     /// Milliseconds since the clock's origin, rounded up so that the wait is
@@ -231,14 +220,6 @@ mod tests {
         };
         assert_eq!(Word::decode(w.encode()), w);
         assert_eq!(w.next(State::Closed).gen, 0);
-    }
-
-    #[test]
-    fn generations_compare_across_wrap() {
-        assert!(gen_newer(0, GEN_MASK));
-        assert!(gen_newer(5, 4));
-        assert!(!gen_newer(4, 5));
-        assert!(!gen_newer(4, 4));
     }
 
     #[test]

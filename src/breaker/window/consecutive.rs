@@ -3,7 +3,6 @@
 //! One word holds the generation and the run length. A success that finds
 //! the run at zero writes nothing, so the healthy path is a single load.
 
-use crate::breaker::state::gen_newer;
 use crate::sync::{AtomicU64, CachePadded, Ordering};
 
 use super::Counts;
@@ -32,11 +31,16 @@ impl Consecutive {
 
     /// Returns `Some(trip)` after a failure, `None` after a success or a
     /// stale record.
-    pub(crate) fn record(&self, gen: u32, failed: bool) -> Option<bool> {
+    pub(crate) fn record(
+        &self,
+        gen: u32,
+        failed: bool,
+        is_current: impl Fn() -> bool,
+    ) -> Option<bool> {
         let mut word = self.run.load(Ordering::Acquire);
         loop {
             let (tag, run) = decode(word);
-            if tag != gen && gen_newer(tag, gen) {
+            if tag != gen && !is_current() {
                 return None; // admitted in an older generation
             }
             let fresh = tag != gen; // a newer generation starts at zero

@@ -65,9 +65,16 @@ impl Agg {
         }
     }
 
-    /// Adds (`sign` 1) or removes (`sign` -1) a slot if it counts here.
-    fn apply(&mut self, slot: u32, sign: i16) {
-        if slot & PRESENT != 0 && (slot & GEN_MASK) as u16 == self.tag {
+    /// Adds (`sign` 1) or removes (`sign` -1) a slot if it counts under the
+    /// aggregate's generation: matched on all 29 bits when the caller knows
+    /// it (`generation`), else on the tag's 16.
+    fn apply(&mut self, slot: u32, generation: Option<u32>, sign: i16) {
+        let slot_gen = slot & GEN_MASK;
+        let matches = match generation {
+            Some(gen) => slot_gen == gen,
+            None => slot_gen as u16 == self.tag,
+        };
+        if slot & PRESENT != 0 && matches {
             self.calls = self.calls.wrapping_add(sign);
             if slot & FAILED != 0 {
                 self.failed = self.failed.wrapping_add(sign);
@@ -77,12 +84,6 @@ impl Agg {
             }
         }
     }
-}
-
-/// Whether tag `a` is later than `b`, modulo 2^16.
-fn tag_newer(a: u16, b: u16) -> bool {
-    let d = a.wrapping_sub(b);
-    d != 0 && d < 0x8000
 }
 
 #[derive(Debug)]
@@ -105,20 +106,27 @@ impl CountWindow {
         }
     }
 
-    pub(crate) fn record(&self, gen: u32, failed: bool, slow: bool) -> Option<Counts> {
+    /// The aggregate of generation `gen`, started afresh if it holds another
+    /// one; `None` if `gen` is no longer the breaker's generation (the record
+    /// is stale).
+    ///
+    /// Tags are only compared for equality: which of two tags is newer is
+    /// asked of the state word, so a tag that fell any distance behind (a
+    /// long outage makes tens of thousands of transitions without a closed
+    /// record) is simply replaced.
+    fn start(&self, gen: u32, is_current: impl Fn() -> bool) -> Option<Agg> {
         let tag = gen as u16;
-        // Acquire pairs with the Release of the CAS below: a reader that sees
-        // a count also sees the slot write that made it.
+        // Acquire pairs with the AcqRel CAS of `record`: a reader that sees a
+        // count also sees the slot write that made it.
         let mut word = self.agg.load(Ordering::Acquire);
-        let agg = loop {
+        loop {
             let agg = Agg::decode(word);
             if agg.tag == tag {
-                break agg;
+                return Some(agg);
             }
-            if tag_newer(agg.tag, tag) {
-                return None; // admitted in an older generation: dropped
+            if !is_current() {
+                return None;
             }
-            // First record of a newer generation: start the window afresh.
             let fresh = Agg {
                 tag,
                 calls: 0,
@@ -131,10 +139,21 @@ impl CountWindow {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => break fresh,
+                Ok(_) => return Some(fresh),
                 Err(now) => word = now,
             }
-        };
+        }
+    }
+
+    pub(crate) fn record(
+        &self,
+        gen: u32,
+        failed: bool,
+        slow: bool,
+        is_current: impl Fn() -> bool,
+    ) -> Option<Counts> {
+        // Admitted in an older generation: dropped.
+        let agg = self.start(gen, is_current)?;
         if !failed && !slow && agg.calls as u32 == self.size && agg.failed == 0 && agg.slow == 0 {
             return None;
         }
@@ -151,12 +170,16 @@ impl CountWindow {
         let mut word = self.agg.load(Ordering::Acquire);
         loop {
             let before = Agg::decode(word);
+            // Under our own tag the aggregate's generation is ours, so slots
+            // are matched on all 29 bits; under a newer tag (we are stale)
+            // only the tag's 16 are known.
+            let generation = (before.tag == gen as u16).then_some(gen & GEN_MASK);
             let mut after = before;
-            after.apply(entering, 1);
-            after.apply(leaving, -1);
+            after.apply(entering, generation, 1);
+            after.apply(leaving, generation, -1);
             if after == before {
                 // Stale under a newer tag, or a like-for-like replacement.
-                return (before.tag == tag).then(|| before.counts());
+                return (before.tag == gen as u16).then(|| before.counts());
             }
             match self.agg.compare_exchange_weak(
                 word,
@@ -164,7 +187,7 @@ impl CountWindow {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return (after.tag == tag).then(|| after.counts()),
+                Ok(_) => return (after.tag == gen as u16).then(|| after.counts()),
                 Err(now) => word = now,
             }
         }

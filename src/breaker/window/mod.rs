@@ -87,23 +87,27 @@ impl Window {
         matches!(self, Window::Time(_))
     }
 
-    /// Records one outcome of a call admitted in generation `gen`. Returns
-    /// `Some(trip)` when the record was taken and asked for an evaluation,
-    /// `None` when nothing observable changed or the record was stale.
+    /// Records one outcome of a call admitted in generation `gen`;
+    /// `is_current` tells whether `gen` is still the breaker's generation.
+    /// Returns `Some(trip)` when the record was taken and asked for an
+    /// evaluation, `None` when nothing observable changed or the record was
+    /// stale.
     pub(crate) fn record(
         &self,
         thresholds: &Thresholds,
         gen: u32,
         now_nanos: u64,
-        failed: bool,
-        slow: bool,
+        (failed, slow): (bool, bool),
+        is_current: impl Fn() -> bool,
     ) -> Option<bool> {
         match self {
-            Window::Count(w) => w.record(gen, failed, slow).map(|c| thresholds.trips(c)),
-            Window::Time(w) => w
-                .record(gen, now_nanos, failed, slow)
+            Window::Count(w) => w
+                .record(gen, failed, slow, is_current)
                 .map(|c| thresholds.trips(c)),
-            Window::Consecutive(w) => w.record(gen, failed),
+            Window::Time(w) => w
+                .record(gen, now_nanos, failed, slow, is_current)
+                .map(|c| thresholds.trips(c)),
+            Window::Consecutive(w) => w.record(gen, failed, is_current),
         }
     }
 

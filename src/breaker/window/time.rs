@@ -15,13 +15,14 @@
 //! ```
 //!
 //! The epoch is the low bits of the closed generation, the second the low
-//! bits of the clock's whole seconds; a record whose key is older than the
-//! bucket's is outside the window (or from an older generation) and is
-//! dropped. The limits of the encoding: a bucket left untouched for a whole
-//! multiple of 2^22 s (48 days) that is also a multiple of the window length,
-//! in the same epoch, would be read as current.
+//! bits of the clock's whole seconds. A record a little behind its bucket's
+//! key (it raced with a newer second or generation) is outside the window and
+//! is dropped; a bucket any further ahead is stale and is overwritten. The
+//! limit of the encoding: a bucket left untouched for a whole multiple of
+//! 2^22 s (48 days) that is also a multiple of the window length, in an epoch
+//! equal modulo 1024, would be read as current.
 
-use crate::sync::{stripe_hint, AtomicU32, AtomicU64, CachePadded, Ordering};
+use crate::sync::{stripe_hint, AtomicU64, CachePadded, Ordering};
 
 use super::Counts;
 
@@ -32,6 +33,11 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 /// Unused buckets between stripes: 4 × 32 bytes keep two stripes' buckets
 /// off each other's cache lines (and their adjacent-line prefetch).
 const GAP: usize = 4;
+/// How far behind a bucket's second a racing record may be and still be told
+/// apart from a stale bucket.
+const MAX_LATE_SECS: u64 = 4 * 3_600;
+/// `recheck` value: evaluate every record.
+const RECHECK_ALWAYS: u64 = u64::MAX;
 const MAX_STRIPES: usize = 16;
 
 #[derive(Debug, Default)]
@@ -67,28 +73,36 @@ impl Key {
         self.epoch << 54 | self.sec << 32 | count as u64
     }
 
-    /// Whether `self` is later than `other`: a newer epoch, or the same
-    /// epoch and a newer second (both compared modulo their width).
-    fn newer_than(self, other: Key) -> bool {
-        if self.epoch != other.epoch {
-            let d = self.epoch.wrapping_sub(other.epoch) & EPOCH_MASK;
-            return d <= EPOCH_MASK / 2;
-        }
-        let d = self.sec.wrapping_sub(other.sec) & SEC_MASK;
-        d != 0 && d <= SEC_MASK / 2
+    /// Whether a bucket holding `self` (same epoch, another second) is
+    /// ahead of a record for `record`: the record read the clock before
+    /// another thread that already moved the bucket on, so it is outside the
+    /// window. A record can be late by a little only; a bucket further
+    /// "ahead" than that is in truth stale, left from long ago, and the
+    /// record overwrites it.
+    fn ahead_of(self, record: Key) -> bool {
+        let ahead = self.sec.wrapping_sub(record.sec) & SEC_MASK;
+        ahead != 0 && ahead <= MAX_LATE_SECS
     }
 }
 
 /// Counts one record in `word` under `key`. Returns false when the bucket
-/// belongs to a newer key, i.e. the record is outside the window.
-fn bump(word: &AtomicU64, key: Key) -> bool {
+/// belongs to a newer key, i.e. the record is outside the window. Which of
+/// two epochs is newer is asked of the state word (`is_current`), so an epoch
+/// that fell any distance behind is simply replaced.
+fn bump(word: &AtomicU64, key: Key, is_current: &impl Fn() -> bool) -> bool {
     let mut cur = word.load(Ordering::Acquire);
     loop {
         let held = Key::of(cur);
         let count = cur as u32;
+        let stale = count == 0
+            || if held.epoch == key.epoch {
+                !held.ahead_of(key)
+            } else {
+                is_current()
+            };
         let next = if held == key {
             key.with(count.saturating_add(1))
-        } else if count == 0 || key.newer_than(held) {
+        } else if stale {
             key.with(1)
         } else {
             return false;
@@ -115,10 +129,13 @@ pub(crate) struct TimeWindow {
     min_calls: u32,
     stripes: usize,
     buckets: Box<[Bucket]>,
-    /// Set while the window holds failures or slow calls but fewer calls than
-    /// the minimum: then a success can make the rates defined, so successes
-    /// evaluate too until the minimum is reached.
-    pending: CachePadded<AtomicU32>,
+    /// When a success must evaluate too, although it cannot raise a rate by
+    /// itself: 0 while the window holds no failure and no slow call (rates
+    /// are zero); `RECHECK_ALWAYS` while it holds some but fewer calls than
+    /// the minimum (a success can make the rates defined); otherwise one
+    /// more than the second of the last evaluation, because when a new
+    /// second begins older calls leave the window and can raise a rate.
+    recheck: CachePadded<AtomicU64>,
 }
 
 impl TimeWindow {
@@ -137,7 +154,7 @@ impl TimeWindow {
             min_calls,
             stripes,
             buckets: (0..stripes * stride).map(|_| Bucket::default()).collect(),
-            pending: CachePadded(AtomicU32::new(0)),
+            recheck: CachePadded(AtomicU64::new(0)),
         }
     }
 
@@ -152,28 +169,37 @@ impl TimeWindow {
         now_nanos: u64,
         failed: bool,
         slow: bool,
+        is_current: impl Fn() -> bool,
     ) -> Option<Counts> {
         let sec = now_nanos / NANOS_PER_SEC;
         let key = Key::new(gen, sec);
         let bucket = self.bucket(stripe_hint() & (self.stripes - 1), sec);
-        if !bump(&bucket.calls, key) {
+        if !bump(&bucket.calls, key, &is_current) {
             return None;
         }
         if failed {
-            bump(&bucket.failed, key);
+            bump(&bucket.failed, key, &is_current);
         }
         if slow {
-            bump(&bucket.slow, key);
+            bump(&bucket.slow, key, &is_current);
         }
-        // Relaxed: the flag only decides whether to evaluate; the sum reads
+        // Relaxed: the word only decides whether to evaluate; the sum reads
         // the buckets themselves with Acquire.
-        if !(failed || slow || self.pending.load(Ordering::Relaxed) != 0) {
+        let recheck = self.recheck.load(Ordering::Relaxed);
+        let new_second = recheck != 0 && recheck != sec.wrapping_add(1);
+        if !(failed || slow || new_second) {
             return None;
         }
         let counts = self.sum(gen, sec);
-        let pending = (counts.failed > 0 || counts.slow > 0) && counts.calls < self.min_calls;
-        if pending != (self.pending.load(Ordering::Relaxed) != 0) {
-            self.pending.store(pending as u32, Ordering::Relaxed);
+        let next = if counts.failed == 0 && counts.slow == 0 {
+            0
+        } else if counts.calls < self.min_calls {
+            RECHECK_ALWAYS
+        } else {
+            sec.wrapping_add(1)
+        };
+        if next != recheck {
+            self.recheck.store(next, Ordering::Relaxed);
         }
         Some(counts)
     }
