@@ -6,10 +6,10 @@
 
 #[cfg(not(seawall_loom))]
 #[allow(unused_imports)] // AtomicU32 is unused when no capability is enabled
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 #[cfg(seawall_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.

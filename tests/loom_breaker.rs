@@ -22,11 +22,12 @@
 //!
 //! Each model runs once per thread, with a different thread starting its
 //! racing part first (see [`Lead`]). loom's partial-order reduction
-//! remembers only the last access to an atomic, so a load by one thread
-//! followed by another thread's load-then-CAS of the same word is never
-//! reordered (tokio-rs/loom#392): starting each thread first in turn gets
-//! those interleavings explored too. All the breaker's paths are exactly
-//! that shape (load the state word, then CAS it).
+//! remembers only the last access to each atomic: when its first schedule
+//! runs a load by thread A and then a load-then-CAS of the same word by
+//! thread B, it never tries B's CAS before A's load (the race is hidden
+//! behind B's own load; see tokio-rs/loom#392), and every path of the
+//! breaker has that shape (load the state word, then CAS it). Starting each
+//! thread first in turn gets those orders explored too.
 #![cfg(seawall_loom)]
 
 use std::mem;
@@ -74,15 +75,25 @@ where
     }
 }
 
-/// The transitions a breaker reported, in order. A std mutex is fine here:
-/// loom runs one thread at a time and never preempts inside it, since no
-/// loom operation happens under the lock.
+/// The transitions a breaker reported. Events of racing transitions can
+/// reach the observer out of order (each is emitted after its CAS), so they
+/// are ordered by the generation they carry. A std mutex is fine here: loom
+/// runs one thread at a time and never preempts inside it, since no loom
+/// operation happens under the lock.
 #[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<(State, State)>>>);
+struct Log(Arc<Mutex<Vec<(u32, State, State)>>>);
 
 impl Log {
+    /// `(from, to)` of every transition, in generation order.
     fn transitions(&self) -> Vec<(State, State)> {
-        self.0.lock().unwrap().clone()
+        let mut events = self.0.lock().unwrap().clone();
+        events.sort_by_key(|&(generation, _, _)| generation);
+        let generations: Vec<_> = events.iter().map(|e| e.0).collect();
+        assert!(
+            generations.windows(2).all(|w| w[0] != w[1]),
+            "two transitions reported one generation: {events:?}"
+        );
+        events.into_iter().map(|(_, from, to)| (from, to)).collect()
     }
 
     fn count(&self, from: State, to: State) -> usize {
@@ -102,8 +113,14 @@ fn build(builder: Builder, clock: &ManualClock) -> (CircuitBreaker, Log) {
         .seed(0)
         .clock(clock.clone())
         .observer(move |event: &Event<'_>| {
-            if let Event::BreakerTransition { from, to, .. } = event {
-                sink.0.lock().unwrap().push((*from, *to));
+            if let Event::BreakerTransition {
+                from,
+                to,
+                generation,
+                ..
+            } = event
+            {
+                sink.0.lock().unwrap().push((*generation, *from, *to));
             }
         })
         .build()
@@ -128,7 +145,8 @@ fn trip_and_wait(breaker: &CircuitBreaker, clock: &ManualClock) {
     clock.advance(PAST_WAIT);
 }
 
-/// Asks for a probe and holds it for good; returns whether it was admitted.
+/// Asks for a probe and holds it for good; returns 1 if it was admitted,
+/// 0 if refused.
 fn hold_probe(breaker: &CircuitBreaker) -> usize {
     match breaker.try_acquire() {
         Ok(permit) => {
@@ -142,8 +160,8 @@ fn hold_probe(breaker: &CircuitBreaker) -> usize {
 
 /// Model 1. Two calls whose failures both cross the threshold race to trip
 /// the breaker. The window (4 calls, minimum 2, 50 %) holds one success, so
-/// whichever failure is counted first makes 1 of 2 and the other 2 of 3:
-/// both records see a tripping window. Only the CAS from the very state
+/// whichever failure is counted first brings it to 1 failure in 2 calls and
+/// the other to 2 in 3: both records may see a tripping window. Only the CAS from the very state
 /// word that admitted a call may open the breaker, so exactly one
 /// transition to OPEN and one event: a second OPEN would restart the wait
 /// and count one more backoff attempt.
@@ -274,7 +292,6 @@ fn half_open_entry_race_never_over_admits() {
 /// newer tag), takes it for "OPEN's deadline not published yet" and
 /// refuses the call, although the breaker is HALF_OPEN with a slot free.
 #[test]
-#[ignore = "fails: a stale OPEN word plus a newer deadline refuses a call HALF_OPEN would admit"]
 fn half_open_entry_race_admits_exactly_permitted() {
     check(3, |lead| {
         let clock = ManualClock::new();
@@ -376,7 +393,8 @@ fn released_probe_frees_its_slot() {
         assert_eq!(breaker.state(), State::HalfOpen);
         // Neither call completed as a probe...
         assert_eq!(breaker.metrics().calls(), 0);
-        // ...and both slots came back: the next call is admitted.
+        // ...and the slot came back whoever held it: the next call is
+        // admitted.
         let next = breaker.try_acquire().expect("the released slot is free");
         assert_eq!(next.state(), State::HalfOpen);
     });
@@ -510,12 +528,12 @@ fn late_closed_outcome_is_not_a_probe() {
 /// success in the new generation, in a count window of one slot. The new
 /// window must hold exactly that success.
 ///
-/// Ignored: it fails today. The stale record passes `CountWindow::record`'s
-/// tag check before the reset, then takes the slot the current success
-/// occupies (`swap`), and its `leaving` decrement, applied under the new
-/// tag, removes the success from the new window for good.
+/// Ignored: it fails today. The stale record finds the aggregate still
+/// under its own tag (`CountWindow::start`) before the reset, then takes the
+/// slot the current success occupies (`swap`), and its `leaving` decrement,
+/// applied under the new tag, removes the success from the new window for
+/// good.
 #[test]
-#[ignore = "fails: a stale count-window record can evict a current-generation entry"]
 fn stale_outcome_does_not_evict_current_one() {
     check(2, |lead| {
         let clock = ManualClock::new();
@@ -643,18 +661,17 @@ fn time_window_lazy_reset_is_linearizable() {
 /// Model 5c. A time window trips on the record that brings it to the
 /// minimum number of calls, whichever outcome that record is: a failure and
 /// a success recorded concurrently (minimum 2, threshold 50 %) leave the
-/// breaker OPEN. A success only evaluates the window while the window's
-/// `pending` flag says failures wait for the minimum, so the flag must not
-/// be read before the failure that needs it has published it, unless the
-/// failure's own evaluation then sees the success.
+/// breaker OPEN. A success only evaluates the window when the window's
+/// `recheck` word asks it to (failures waiting for the minimum), so either
+/// the success must read the word after the failure that needs it has set
+/// it, or the failure's own evaluation must see the success.
 ///
 /// Ignored: it fails today. The failure sums the window (1 call, below the
-/// minimum) and only then sets `pending`; the success bumps its count in
-/// between and reads `pending` still clear, so it skips the evaluation and
+/// minimum) and only then sets `recheck`; the success bumps its count in
+/// between and reads `recheck` still clear, so it skips the evaluation and
 /// nobody judges the window of 2 calls at 50 %. The trip waits for the next
 /// record.
 #[test]
-#[ignore = "fails: a success reaching the minimum can miss a failure's pending flag"]
 fn time_window_trips_at_minimum_calls() {
     check(2, |lead| {
         let clock = ManualClock::new();

@@ -235,8 +235,15 @@ impl CircuitBreaker {
                     let now = inner.clock.now_nanos();
                     let deadline = self.deadline();
                     if deadline.tag != Deadline::tag_of(word.gen) {
-                        // The transition that opened the breaker has not
-                        // published its deadline yet: the wait is not over.
+                        // Either the breaker has moved on since we loaded the
+                        // state (the deadline is a later one's): look again;
+                        // or the transition that opened it has not published
+                        // its deadline yet: the wait is not over.
+                        let again = inner.state.load(Ordering::Acquire);
+                        if again != w {
+                            w = again;
+                            continue;
+                        }
                         return Err(self.reject(State::Open, None));
                     }
                     if !deadline.passed(now) {

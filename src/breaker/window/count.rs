@@ -1,8 +1,8 @@
 //! A count-based window: the last `size` outcomes, truly sliding.
 //!
 //! The outcomes sit in a ring of slots; a cursor hands out the next slot, and
-//! the entering outcome swaps out the one it replaces, so every outcome leaves
-//! exactly once however records race. The counts live in one aggregate word
+//! the entering outcome replaces the one there by CAS, so every outcome
+//! leaves exactly once however records race. The counts live in one aggregate word
 //! (generation tag and three signed 16-bit fields) updated by CAS:
 //!
 //! ```text
@@ -114,7 +114,7 @@ impl CountWindow {
     /// asked of the state word, so a tag that fell any distance behind (a
     /// long outage makes tens of thousands of transitions without a closed
     /// record) is simply replaced.
-    fn start(&self, gen: u32, is_current: impl Fn() -> bool) -> Option<Agg> {
+    fn start(&self, gen: u32, is_current: &impl Fn() -> bool) -> Option<Agg> {
         let tag = gen as u16;
         // Acquire pairs with the AcqRel CAS of `record`: a reader that sees a
         // count also sees the slot write that made it.
@@ -153,19 +153,35 @@ impl CountWindow {
         is_current: impl Fn() -> bool,
     ) -> Option<Counts> {
         // Admitted in an older generation: dropped.
-        let agg = self.start(gen, is_current)?;
+        let agg = self.start(gen, &is_current)?;
         if !failed && !slow && agg.calls as u32 == self.size && agg.failed == 0 && agg.slow == 0 {
             return None;
         }
 
-        // Relaxed: the cursor only spreads records over slots; the swap is
-        // what makes each slot's value leave exactly once.
+        // Relaxed: the cursor only spreads records over slots; the slot CAS
+        // is what makes each value leave exactly once.
         let index = self.cursor.fetch_add(1, Ordering::Relaxed) % self.size as u64;
         let entering = PRESENT
             | (gen & GEN_MASK)
             | if failed { FAILED } else { 0 }
             | if slow { SLOW } else { 0 };
-        let leaving = self.slots[index as usize].swap(entering, Ordering::AcqRel);
+        // Each slot value leaves exactly once: whoever replaces it by CAS
+        // removes it from the aggregate. A stale record (its generation
+        // ended after `start`) must not push out another generation's
+        // value, which it would then remove under the wrong tag.
+        let slot = &self.slots[index as usize];
+        let mut leaving = slot.load(Ordering::Acquire);
+        loop {
+            let foreign = leaving & PRESENT != 0 && leaving & GEN_MASK != gen & GEN_MASK;
+            if foreign && !is_current() {
+                return None;
+            }
+            match slot.compare_exchange_weak(leaving, entering, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => leaving = now,
+            }
+        }
 
         let mut word = self.agg.load(Ordering::Acquire);
         loop {

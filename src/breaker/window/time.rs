@@ -22,7 +22,7 @@
 //! 2^22 s (48 days) that is also a multiple of the window length, in an epoch
 //! equal modulo 1024, would be read as current.
 
-use crate::sync::{stripe_hint, AtomicU64, CachePadded, Ordering};
+use crate::sync::{fence, stripe_hint, AtomicU64, CachePadded, Ordering};
 
 use super::Counts;
 
@@ -183,11 +183,21 @@ impl TimeWindow {
         if slow {
             bump(&bucket.slow, key, &is_current);
         }
-        // Relaxed: the word only decides whether to evaluate; the sum reads
-        // the buckets themselves with Acquire.
-        let recheck = self.recheck.load(Ordering::Relaxed);
+        let bad = failed || slow;
+        if bad {
+            // Ask successes to evaluate before summing. With the fence below
+            // this is the store-buffering pattern: either this sum sees a
+            // racing success's count, or that success sees the request and
+            // evaluates itself, so a success that brings the window to its
+            // minimum is never missed by both.
+            self.recheck.store(RECHECK_ALWAYS, Ordering::Release);
+        }
+        fence(Ordering::SeqCst);
+        // Acquire: a success that sees the request also sees the buckets
+        // the failure wrote before making it.
+        let recheck = self.recheck.load(Ordering::Acquire);
         let new_second = recheck != 0 && recheck != sec.wrapping_add(1);
-        if !(failed || slow || new_second) {
+        if !(bad || new_second) {
             return None;
         }
         let counts = self.sum(gen, sec);
@@ -199,7 +209,7 @@ impl TimeWindow {
             sec.wrapping_add(1)
         };
         if next != recheck {
-            self.recheck.store(next, Ordering::Relaxed);
+            self.recheck.store(next, Ordering::Release);
         }
         Some(counts)
     }
