@@ -18,6 +18,8 @@
 //! * `c_mutex`: bare + a `parking_lot::Mutex<u64>` lock and increment.
 //! * `d_count_window`: seawall's `Breaker`, count window of 100 (minimum 100
 //!   calls), all calls succeeding, window full.
+//! * `d2_count_window_static`: the same breaker given as `&'static`
+//!   (`Breaker::from_static`), so calls take no reference count.
 //! * `e_time_window`: a 10-second time window.
 //! * `f_slow_call`: count window with slow-call detection (1 s threshold),
 //!   which reads the clock twice per call.
@@ -210,7 +212,23 @@ fn guarded(
 ) -> Breaker<
     impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send,
 > {
-    let mut svc = Breaker::new(bare(), breaker);
+    warmed(Breaker::new(bare(), breaker))
+}
+
+/// The same over a breaker given as `&'static` (no reference count per
+/// call).
+fn guarded_static(
+    breaker: CircuitBreaker,
+) -> Breaker<
+    impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send,
+> {
+    warmed(Breaker::from_static(bare(), Box::leak(Box::new(breaker))))
+}
+
+fn warmed<S>(mut svc: Breaker<S>) -> Breaker<S>
+where
+    S: Service<u64, Response = u64, Error = Infallible>,
+{
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     for i in 0..1_000 {
@@ -309,6 +327,9 @@ fn closed_path(c: &mut Criterion) {
     let d = guarded(count_window());
     bench_one(c, "d_count_window", d.clone());
     assert_eq!(d.breaker().state(), State::Closed);
+    let d2 = guarded_static(count_window());
+    bench_one(c, "d2_count_window_static", d2.clone());
+    assert_eq!(d2.breaker().state(), State::Closed);
     let e = guarded(time_window());
     bench_one(c, "e_time_window", e.clone());
     assert_eq!(e.breaker().state(), State::Closed);
@@ -431,6 +452,9 @@ fn two_threads(c: &mut Criterion) {
     let d = guarded(count_window());
     bench_scaling(c, "count_window", d.clone());
     assert_eq!(d.breaker().state(), State::Closed);
+    let d2 = guarded_static(count_window());
+    bench_scaling(c, "count_window_static", d2.clone());
+    assert_eq!(d2.breaker().state(), State::Closed);
     let e = guarded(time_window());
     bench_scaling(c, "time_window", e.clone());
     assert_eq!(e.breaker().state(), State::Closed);
@@ -508,6 +532,7 @@ fn summary(since: SystemTime) {
         "b2_arc_clone",
         "c_mutex",
         "d_count_window",
+        "d2_count_window_static",
         "e_time_window",
         "f_slow_call",
         "g_consecutive",
@@ -537,13 +562,15 @@ fn summary(since: SystemTime) {
             ratio.map_or("-".into(), |r| format!("{r:.2}")),
         );
     }
-    if let Some(r) = closed("d_count_window")
-        .zip(bare)
-        .zip(atomic)
-        .map(|((d, a), b)| (d - a) / b)
-    {
-        let verdict = if r <= 3.0 { "meets" } else { "MISSES" };
-        println!("d_count_window overhead = {r:.2} x fetch_add overhead: {verdict} target <= 3");
+    for id in ["d_count_window", "d2_count_window_static"] {
+        if let Some(r) = closed(id)
+            .zip(bare)
+            .zip(atomic)
+            .map(|((d, a), b)| (d - a) / b)
+        {
+            let verdict = if r <= 3.0 { "meets" } else { "MISSES" };
+            println!("{id} overhead = {r:.2} x fetch_add overhead: {verdict} target <= 3");
+        }
     }
 
     let sched = SCHED.lock().clone();
@@ -567,6 +594,7 @@ fn summary(since: SystemTime) {
         "shared_fetch_add",
         "mutex",
         "count_window",
+        "count_window_static",
         "time_window",
         "consecutive",
     ] {
@@ -601,13 +629,19 @@ fn summary(since: SystemTime) {
         let wait = wait_pct(&id2);
         busy |= wait.is_some_and(|w| w > 5.0);
         let target = match name {
-            "count_window" | "time_window" | "consecutive" if scaling >= 1.6 => "  meets >= 1.6",
-            "count_window" | "time_window" | "consecutive"
+            "count_window" | "count_window_static" | "time_window" | "consecutive"
+                if scaling >= 1.6 =>
+            {
+                "  meets >= 1.6"
+            }
+            "count_window" | "count_window_static" | "time_window" | "consecutive"
                 if cpu_scaling.is_some_and(|c| c >= 1.6) =>
             {
                 "  misses >= 1.6 on wall time, meets on CPU time (machine busy)"
             }
-            "count_window" | "time_window" | "consecutive" => "  MISSES >= 1.6",
+            "count_window" | "count_window_static" | "time_window" | "consecutive" => {
+                "  MISSES >= 1.6"
+            }
             _ => "",
         };
         println!(

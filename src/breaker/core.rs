@@ -68,12 +68,34 @@ struct Inner {
     observer: SharedObserver,
 }
 
-/// What a call carries from admission to completion.
+/// What a call carries from admission to completion: the state word that
+/// admitted it (kind and generation, without probe counters) and, with
+/// slow-call detection, its start time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawPermit {
-    gen: u32,
-    state: State,
+    word: u64,
     start: u64,
+}
+
+impl RawPermit {
+    fn new(word: Word, start: u64) -> Self {
+        let bare = Word {
+            probes: Probes::default(),
+            ..word
+        };
+        Self {
+            word: bare.encode(),
+            start,
+        }
+    }
+
+    fn gen(self) -> u32 {
+        Word::decode(self.word).gen
+    }
+
+    fn state(self) -> State {
+        Word::decode(self.word).state
+    }
 }
 
 /// Permission to make one call. Record its outcome with
@@ -96,7 +118,7 @@ pub struct Permit<'a> {
 impl Permit<'_> {
     /// The state the call was admitted in.
     pub fn state(&self) -> State {
-        self.raw.map_or(State::Closed, |r| r.state)
+        self.raw.map_or(State::Closed, RawPermit::state)
     }
 
     /// Records the call's outcome.
@@ -212,9 +234,20 @@ impl CircuitBreaker {
         self.inner.slow_nanos.is_some() || self.inner.window.needs_time()
     }
 
+    #[inline]
     pub(crate) fn acquire_raw(&self) -> Result<RawPermit, Open> {
         let inner = &*self.inner;
-        let mut w = inner.state.load(Ordering::Acquire);
+        let w = inner.state.load(Ordering::Acquire);
+        // The healthy path: CLOSED (kind 0, no payload) and nothing to time.
+        if w & Word::KIND_MASK == State::Closed.code() as u64 && inner.slow_nanos.is_none() {
+            return Ok(RawPermit { word: w, start: 0 });
+        }
+        self.acquire_slow(w)
+    }
+
+    #[inline(never)]
+    fn acquire_slow(&self, mut w: u64) -> Result<RawPermit, Open> {
+        let inner = &*self.inner;
         loop {
             let word = Word::decode(w);
             match word.state {
@@ -224,11 +257,7 @@ impl CircuitBreaker {
                     } else {
                         0
                     };
-                    return Ok(RawPermit {
-                        gen: word.gen,
-                        state: word.state,
-                        start,
-                    });
+                    return Ok(RawPermit::new(word, start));
                 }
                 State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
                 State::Open => {
@@ -260,11 +289,7 @@ impl CircuitBreaker {
                     match self.cas(w, next) {
                         Ok(()) => {
                             self.entered(word, next);
-                            return Ok(RawPermit {
-                                gen: next.gen,
-                                state: State::HalfOpen,
-                                start: self.start_time(),
-                            });
+                            return Ok(RawPermit::new(next, self.start_time()));
                         }
                         Err(now) => w = now,
                     }
@@ -295,13 +320,7 @@ impl CircuitBreaker {
                     let mut next = word;
                     next.probes.issued += 1;
                     match self.cas(w, next) {
-                        Ok(()) => {
-                            return Ok(RawPermit {
-                                gen: word.gen,
-                                state: State::HalfOpen,
-                                start: self.start_time(),
-                            })
-                        }
+                        Ok(()) => return Ok(RawPermit::new(word, self.start_time())),
                         Err(now) => w = now,
                     }
                 }
@@ -323,17 +342,32 @@ impl CircuitBreaker {
             .is_some_and(|limit| now.saturating_sub(raw.start) > limit)
     }
 
+    #[inline]
     pub(crate) fn record_raw(&self, raw: RawPermit, outcome: Outcome) {
+        // The healthy path: a success in CLOSED that cannot change the
+        // window (whatever generation holds now, it is a no-op there too).
+        if outcome == Outcome::Success
+            && raw.word & Word::KIND_MASK == State::Closed.code() as u64
+            && self.inner.slow_nanos.is_none()
+            && self.inner.window.success_is_noop(raw.gen())
+        {
+            return;
+        }
+        self.record_slow(raw, outcome)
+    }
+
+    #[inline(never)]
+    fn record_slow(&self, raw: RawPermit, outcome: Outcome) {
         if outcome == Outcome::Ignored {
             return self.release_raw(raw);
         }
         let inner = &*self.inner;
         let failed = outcome.is_failure();
-        match raw.state {
+        match raw.state() {
             State::Closed | State::MetricsOnly => {
                 let w = inner.state.load(Ordering::Acquire);
                 let word = Word::decode(w);
-                if word.gen != raw.gen {
+                if word.gen != raw.gen() {
                     return; // admitted in an earlier generation
                 }
                 let now = if self.needs_time_on_record() {
@@ -342,10 +376,10 @@ impl CircuitBreaker {
                     0
                 };
                 let slow = self.is_slow(raw, now);
-                let is_current = || self.word().gen == raw.gen;
+                let is_current = || self.word().gen == raw.gen();
                 let trip = inner.window.record(
                     &inner.thresholds,
-                    raw.gen,
+                    raw.gen(),
                     now,
                     (failed, slow),
                     is_current,
@@ -364,7 +398,7 @@ impl CircuitBreaker {
                 let mut w = inner.state.load(Ordering::Acquire);
                 loop {
                     let word = Word::decode(w);
-                    if word.gen != raw.gen {
+                    if word.gen != raw.gen() {
                         return;
                     }
                     let mut next = word;
@@ -401,13 +435,13 @@ impl CircuitBreaker {
 
     /// A call that ends without an outcome gives its probe slot back.
     pub(crate) fn release_raw(&self, raw: RawPermit) {
-        if raw.state != State::HalfOpen {
+        if raw.state() != State::HalfOpen {
             return;
         }
         let mut w = self.inner.state.load(Ordering::Acquire);
         loop {
             let word = Word::decode(w);
-            if word.gen != raw.gen || word.probes.issued == 0 {
+            if word.gen != raw.gen() || word.probes.issued == 0 {
                 return;
             }
             let mut next = word;

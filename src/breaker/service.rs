@@ -48,6 +48,12 @@ impl<S> Breaker<S> {
     pub fn new(inner: S, breaker: CircuitBreaker) -> Self {
         Self::from_parts(inner, Handles::new(breaker), DefaultClassifier)
     }
+
+    /// Guards `inner` with a breaker that lives for the rest of the process
+    /// (see [`BreakerLayer::from_static`](super::BreakerLayer::from_static)).
+    pub fn from_static(inner: S, breaker: &'static CircuitBreaker) -> Self {
+        Self::from_parts(inner, Handles::Static(breaker), DefaultClassifier)
+    }
 }
 
 impl<S, C> Breaker<S, C> {
@@ -100,13 +106,13 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let handle = self.handles.local();
-        match handle.acquire_raw() {
+        let breaker = self.handles.breaker();
+        match breaker.acquire_raw() {
             Ok(raw) => {
                 // The permit exists before the inner call, so a panic inside
                 // it drops the permit and frees the slot.
                 let permit = OwnedPermit {
-                    handle: handle.clone(),
+                    handle: self.handles.local(),
                     raw: Some(raw),
                 };
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
@@ -116,15 +122,20 @@ where
     }
 }
 
-/// Handles to one breaker, striped per thread.
+/// How the services and their response futures reach the breaker.
 ///
 /// Every response future must keep the breaker alive, and cloning one `Arc`
 /// per call would make every call write its reference count: the one cache
 /// line all callers share. So the service holds several `Arc`s to the same
 /// breaker, each its own allocation on its own cache line, and a call clones
-/// the one of its thread's stripe.
+/// the one of its thread's stripe. A breaker that lives for the whole
+/// process can be given as `&'static`, and then a call touches no reference
+/// count at all.
 #[derive(Debug, Clone)]
-pub(crate) struct Handles(Arc<[Arc<CachePadded<CircuitBreaker>>]>);
+pub(crate) enum Handles {
+    Striped(Arc<[Arc<CachePadded<CircuitBreaker>>]>),
+    Static(&'static CircuitBreaker),
+}
 
 impl Handles {
     pub(crate) fn new(breaker: CircuitBreaker) -> Self {
@@ -132,31 +143,61 @@ impl Handles {
             .map_or(1, |n| n.get())
             .next_power_of_two()
             .min(64);
-        Self(
+        Handles::Striped(
             (0..stripes)
                 .map(|_| Arc::new(CachePadded(breaker.clone())))
                 .collect(),
         )
     }
 
-    fn local(&self) -> &Arc<CachePadded<CircuitBreaker>> {
-        &self.0[stripe_hint() & (self.0.len() - 1)]
+    #[inline]
+    fn local(&self) -> Handle {
+        match self {
+            Handles::Striped(stripes) => {
+                Handle::Shared(stripes[stripe_hint() & (stripes.len() - 1)].clone())
+            }
+            Handles::Static(breaker) => Handle::Static(breaker),
+        }
     }
 
     pub(crate) fn breaker(&self) -> &CircuitBreaker {
-        &self.0[0]
+        match self {
+            Handles::Striped(stripes) => &stripes[0],
+            Handles::Static(breaker) => breaker,
+        }
     }
 }
 
-/// A permit that owns a handle to its breaker.
+/// One call's way to its breaker.
+#[derive(Debug)]
+enum Handle {
+    Shared(Arc<CachePadded<CircuitBreaker>>),
+    Static(&'static CircuitBreaker),
+}
+
+impl std::ops::Deref for Handle {
+    type Target = CircuitBreaker;
+
+    #[inline]
+    fn deref(&self) -> &CircuitBreaker {
+        match self {
+            Handle::Shared(shared) => shared,
+            Handle::Static(breaker) => breaker,
+        }
+    }
+}
+
+/// A permit that owns a handle to its breaker; dropped unrecorded, it gives
+/// a half-open probe slot back.
 #[derive(Debug)]
 pub(crate) struct OwnedPermit {
-    handle: Arc<CachePadded<CircuitBreaker>>,
+    handle: Handle,
     raw: Option<RawPermit>,
 }
 
 impl OwnedPermit {
-    pub(crate) fn record<C, Res, E>(mut self, classifier: &C, result: Result<&Res, &E>)
+    #[inline]
+    pub(crate) fn record<C, Res, E>(&mut self, classifier: &C, result: Result<&Res, &E>)
     where
         C: Classify<Res, E>,
     {

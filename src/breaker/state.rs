@@ -116,9 +116,12 @@ pub(crate) struct Word {
 }
 
 impl Word {
+    /// The bits of the kind (the `State` code).
+    pub(crate) const KIND_MASK: u64 = 0b111;
+
     pub(crate) fn decode(w: u64) -> Word {
         Word {
-            state: State::from_code(w & 0b111),
+            state: State::from_code(w & Word::KIND_MASK),
             gen: ((w >> 3) as u32) & GEN_MASK,
             probes: Probes {
                 issued: (w >> 56) as u8,

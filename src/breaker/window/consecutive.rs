@@ -61,6 +61,13 @@ impl Consecutive {
         }
     }
 
+    /// A success changes nothing while the run is at zero, in any
+    /// generation.
+    #[inline]
+    pub(crate) fn success_is_noop(&self) -> bool {
+        decode(self.run.load(Ordering::Acquire)).1 == 0
+    }
+
     pub(crate) fn counts(&self, gen: u32) -> Counts {
         let (tag, run) = decode(self.run.load(Ordering::Acquire));
         let run = if tag == gen { run } else { 0 };

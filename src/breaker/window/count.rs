@@ -154,7 +154,7 @@ impl CountWindow {
     ) -> Option<Counts> {
         // Admitted in an older generation: dropped.
         let agg = self.start(gen, &is_current)?;
-        if !failed && !slow && agg.calls as u32 == self.size && agg.failed == 0 && agg.slow == 0 {
+        if !failed && !slow && agg.encode() == self.full_and_clean(gen) {
             return None;
         }
 
@@ -207,6 +207,21 @@ impl CountWindow {
                 Err(now) => word = now,
             }
         }
+    }
+
+    #[inline]
+    pub(crate) fn success_is_noop(&self, gen: u32) -> bool {
+        self.agg.load(Ordering::Acquire) == self.full_and_clean(gen)
+    }
+
+    fn full_and_clean(&self, gen: u32) -> u64 {
+        Agg {
+            tag: gen as u16,
+            calls: self.size as i16,
+            failed: 0,
+            slow: 0,
+        }
+        .encode()
     }
 
     pub(crate) fn counts(&self, gen: u32) -> Counts {

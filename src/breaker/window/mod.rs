@@ -82,6 +82,19 @@ impl Window {
         (window, thresholds)
     }
 
+    /// Whether recording a success (not slow) of generation `gen` would
+    /// change nothing: a full count window holding no failure and no slow
+    /// call, or a consecutive run at zero. One load, no write: the healthy
+    /// path. A time window always counts the call.
+    #[inline]
+    pub(crate) fn success_is_noop(&self, gen: u32) -> bool {
+        match self {
+            Window::Count(w) => w.success_is_noop(gen),
+            Window::Consecutive(w) => w.success_is_noop(),
+            Window::Time(_) => false,
+        }
+    }
+
     /// Whether recording needs the current time.
     pub(crate) fn needs_time(&self) -> bool {
         matches!(self, Window::Time(_))
