@@ -17,6 +17,7 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 /// Each thread takes the next index from a global counter the first time it
 /// asks, so the first `n` threads land on distinct stripes.
 #[cfg(not(seawall_loom))]
+#[inline]
 pub(crate) fn stripe_hint() -> usize {
     use std::cell::Cell;
     use std::sync::atomic::AtomicUsize;

@@ -78,6 +78,7 @@ pub(crate) struct RawPermit {
 }
 
 impl RawPermit {
+    #[inline]
     fn new(word: Word, start: u64) -> Self {
         let bare = Word {
             probes: Probes::default(),
@@ -89,10 +90,12 @@ impl RawPermit {
         }
     }
 
+    #[inline]
     fn gen(self) -> u32 {
         Word::decode(self.word).gen
     }
 
+    #[inline]
     fn state(self) -> State {
         Word::decode(self.word).state
     }
@@ -122,6 +125,7 @@ impl Permit<'_> {
     }
 
     /// Records the call's outcome.
+    #[inline]
     pub fn record(mut self, outcome: Outcome) {
         if let Some(raw) = self.raw.take() {
             self.breaker.record_raw(raw, outcome);
@@ -130,6 +134,7 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
             self.breaker.release_raw(raw);
@@ -219,6 +224,7 @@ impl CircuitBreaker {
     }
 
     /// Asks to make one call.
+    #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Open> {
         self.acquire_raw().map(|raw| Permit {
             breaker: self,

@@ -81,6 +81,7 @@ impl State {
         )
     }
 
+    #[inline]
     fn from_code(code: u64) -> State {
         // The kind bits are only ever written from a `State`.
         State::ALL[code as usize % State::ALL.len()]
@@ -119,6 +120,7 @@ impl Word {
     /// The bits of the kind (the `State` code).
     pub(crate) const KIND_MASK: u64 = 0b111;
 
+    #[inline]
     pub(crate) fn decode(w: u64) -> Word {
         Word {
             state: State::from_code(w & Word::KIND_MASK),
@@ -132,6 +134,7 @@ impl Word {
         }
     }
 
+    #[inline]
     pub(crate) fn encode(self) -> u64 {
         let p = self.probes;
         self.state.code() as u64

@@ -13,6 +13,7 @@ pub(crate) struct Consecutive {
     run: CachePadded<AtomicU64>,
 }
 
+#[inline]
 fn decode(w: u64) -> (u32, u32) {
     ((w >> 32) as u32, w as u32)
 }

@@ -50,6 +50,7 @@ impl Agg {
         }
     }
 
+    #[inline]
     fn encode(self) -> u64 {
         self.tag as u64
             | (self.calls as u16 as u64) << 16
@@ -214,6 +215,7 @@ impl CountWindow {
         self.agg.load(Ordering::Acquire) == self.full_and_clean(gen)
     }
 
+    #[inline]
     fn full_and_clean(&self, gen: u32) -> u64 {
         Agg {
             tag: gen as u16,
