@@ -530,3 +530,33 @@ fn breaker_types_are_send_and_sync() {
         assert_send_sync::<Breaker<PanicOnCall, seawall::classify::HttpClassifier>>();
     }
 }
+
+/// A breaker given as `&'static` behaves as a shared one: rejections,
+/// recording, and a dropped probe future giving its slot back.
+#[tokio::test(start_paused = true)]
+async fn a_static_breaker_records_rejects_and_frees_probe_slots() {
+    let clock = ManualClock::new();
+    let breaker: &'static CircuitBreaker = Box::leak(Box::new(one_strike(&clock, 1)));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut a = Breaker::from_static(counting_backend(calls.clone()), breaker);
+    let mut b = ServiceBuilder::new()
+        .layer(BreakerLayer::from_static(breaker))
+        .service(counting_backend(calls.clone()));
+
+    assert!(a.ready().await.unwrap().call(true).await.is_err());
+    assert_eq!(breaker.state(), State::Open);
+    let err = b.ready().await.unwrap().call(false).await.unwrap_err();
+    assert_eq!(open_of(&err).state(), State::Open);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "refused calls skip the backend"
+    );
+
+    clock.advance(WAIT + Duration::from_millis(1));
+    let probe = a.ready().await.unwrap().call(false);
+    assert_eq!(breaker.state(), State::HalfOpen);
+    drop(probe); // cancelled before it was polled: the slot comes back
+    assert_eq!(b.ready().await.unwrap().call(false).await.unwrap(), "ok");
+    assert_eq!(breaker.state(), State::Closed);
+}
