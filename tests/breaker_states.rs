@@ -690,22 +690,8 @@ fn forbidden_manual_transitions_are_refused() {
     assert_eq!(transitions(&log), [(State::Closed, State::MetricsOnly)]);
 
     // Every other pair is allowed.
-    for from in [
-        State::Closed,
-        State::Open,
-        State::HalfOpen,
-        State::Disabled,
-        State::ForcedOpen,
-        State::MetricsOnly,
-    ] {
-        for to in [
-            State::Closed,
-            State::Open,
-            State::HalfOpen,
-            State::Disabled,
-            State::ForcedOpen,
-            State::MetricsOnly,
-        ] {
+    for from in State::ALL {
+        for to in State::ALL {
             let forbidden = matches!(
                 (from, to),
                 (State::Closed, State::HalfOpen)

@@ -42,7 +42,8 @@ pub enum State {
 }
 
 impl State {
-    const ALL: [State; 6] = [
+    /// Every state, in the order of their [`code`](State::code)s.
+    pub const ALL: [State; 6] = [
         State::Closed,
         State::Open,
         State::HalfOpen,
