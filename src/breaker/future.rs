@@ -14,7 +14,23 @@ use crate::classify::Classify;
 
 pin_project! {
     /// The response future of [`Breaker`](super::Breaker): the inner call
-    /// with its permit, or a refusal.
+    /// with its permit, or a refusal. The call's outcome is recorded when it
+    /// completes; dropped before that, it records nothing and frees a
+    /// half-open probe slot.
+    ///
+    /// ```
+    /// use tower::{service_fn, Service, ServiceExt};
+    /// use seawall::breaker::{Breaker, CircuitBreaker};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), seawall::BoxError> {
+    /// let breaker = CircuitBreaker::builder().build()?;
+    /// let mut service = Breaker::new(service_fn(|x: u8| async move { Ok::<_, std::io::Error>(x) }), breaker);
+    /// let future = service.ready().await?.call(7);
+    /// assert_eq!(future.await?, 7);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub struct ResponseFuture<F, C> {
         #[pin]
         kind: Kind<F, C>,
