@@ -440,6 +440,11 @@ impl CircuitBreaker {
     }
 
     /// A call that ends without an outcome gives its probe slot back.
+    ///
+    /// Cold and out of line: every response future's drop glue holds a call
+    /// to it, and keeping that glue small lets it inline on the hot path.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn release_raw(&self, raw: RawPermit) {
         if raw.state() != State::HalfOpen {
             return;
