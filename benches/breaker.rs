@@ -74,7 +74,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput};
 use parking_lot::Mutex;
-use seawall::breaker::{Breaker, CircuitBreaker, State};
+use seawall::breaker::{Breaker, BreakerRef, CircuitBreaker, State};
+use seawall::classify::DefaultClassifier;
 use tower::limit::ConcurrencyLimit;
 use tower::load_shed::LoadShed;
 use tower::Service;
@@ -221,13 +222,16 @@ fn guarded_static(
     breaker: CircuitBreaker,
 ) -> Breaker<
     impl Service<u64, Response = u64, Error = Infallible, Future = Ready<u64>> + Clone + Send,
+    DefaultClassifier,
+    &'static CircuitBreaker,
 > {
     warmed(Breaker::from_static(bare(), Box::leak(Box::new(breaker))))
 }
 
-fn warmed<S>(mut svc: Breaker<S>) -> Breaker<S>
+fn warmed<S, B>(mut svc: Breaker<S, DefaultClassifier, B>) -> Breaker<S, DefaultClassifier, B>
 where
     S: Service<u64, Response = u64, Error = Infallible>,
+    B: BreakerRef,
 {
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);

@@ -2,14 +2,16 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use pin_project_lite::pin_project;
 use tower::BoxError;
 
+use super::handle::SharedCall;
 use super::service::OwnedPermit;
-use super::Open;
+use super::{CircuitBreaker, Open};
 use crate::classify::Classify;
 
 pin_project! {
@@ -31,19 +33,25 @@ pin_project! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct ResponseFuture<F, C> {
+    pub struct ResponseFuture<F, C, H = SharedCall>
+    where
+        H: Deref<Target = CircuitBreaker>,
+    {
         #[pin]
-        kind: Kind<F, C>,
+        kind: Kind<F, C, H>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, C> {
+    enum Kind<F, C, H>
+    where
+        H: Deref<Target = CircuitBreaker>,
+    {
         Called {
             #[pin]
             future: F,
-            permit: OwnedPermit,
+            permit: OwnedPermit<H>,
             classifier: C,
         },
         Rejected {
@@ -52,9 +60,9 @@ pin_project! {
     }
 }
 
-impl<F, C> ResponseFuture<F, C> {
+impl<F, C, H: Deref<Target = CircuitBreaker>> ResponseFuture<F, C, H> {
     #[inline]
-    pub(crate) fn called(future: F, permit: OwnedPermit, classifier: C) -> Self {
+    pub(crate) fn called(future: F, permit: OwnedPermit<H>, classifier: C) -> Self {
         Self {
             kind: Kind::Called {
                 future,
@@ -71,8 +79,9 @@ impl<F, C> ResponseFuture<F, C> {
     }
 }
 
-impl<F, C, T, E> Future for ResponseFuture<F, C>
+impl<F, C, H, T, E> Future for ResponseFuture<F, C, H>
 where
+    H: Deref<Target = CircuitBreaker>,
     F: Future<Output = Result<T, E>>,
     E: Into<BoxError>,
     C: Classify<T, E>,
@@ -98,7 +107,7 @@ where
     }
 }
 
-impl<F, C> fmt::Debug for ResponseFuture<F, C> {
+impl<F, C, H: Deref<Target = CircuitBreaker>> fmt::Debug for ResponseFuture<F, C, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Called { .. } => "called",

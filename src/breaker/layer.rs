@@ -1,6 +1,6 @@
 use tower::Layer;
 
-use super::service::Handles;
+use super::handle::{BreakerRef, Shared};
 use super::{Breaker, CircuitBreaker};
 use crate::classify::DefaultClassifier;
 
@@ -18,8 +18,8 @@ use crate::classify::DefaultClassifier;
 /// # Ok::<(), seawall::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct BreakerLayer<C = DefaultClassifier> {
-    handles: Handles,
+pub struct BreakerLayer<C = DefaultClassifier, B = Shared> {
+    handles: B,
     classifier: C,
 }
 
@@ -28,13 +28,13 @@ impl BreakerLayer {
     /// failure.
     pub fn new(breaker: CircuitBreaker) -> Self {
         Self {
-            handles: Handles::new(breaker),
+            handles: Shared::new(breaker),
             classifier: DefaultClassifier,
         }
     }
 }
 
-impl BreakerLayer {
+impl BreakerLayer<DefaultClassifier, &'static CircuitBreaker> {
     /// A layer over a breaker that lives for the rest of the process, such
     /// as one made with `Box::leak` or kept in a `static`. Its calls then
     /// take no reference count on the breaker, which saves two atomic
@@ -56,15 +56,15 @@ impl BreakerLayer {
     /// ```
     pub fn from_static(breaker: &'static CircuitBreaker) -> Self {
         Self {
-            handles: Handles::Static(breaker),
+            handles: breaker,
             classifier: DefaultClassifier,
         }
     }
 }
 
-impl<C> BreakerLayer<C> {
+impl<C, B: BreakerRef> BreakerLayer<C, B> {
     /// Classifies results with `classifier` instead.
-    pub fn classifier<C2>(self, classifier: C2) -> BreakerLayer<C2> {
+    pub fn classifier<C2>(self, classifier: C2) -> BreakerLayer<C2, B> {
         BreakerLayer {
             handles: self.handles,
             classifier,
@@ -77,8 +77,8 @@ impl<C> BreakerLayer<C> {
     }
 }
 
-impl<S, C: Clone> Layer<S> for BreakerLayer<C> {
-    type Service = Breaker<S, C>;
+impl<S, C: Clone, B: BreakerRef> Layer<S> for BreakerLayer<C, B> {
+    type Service = Breaker<S, C, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Breaker::from_parts(inner, self.handles.clone(), self.classifier.clone())

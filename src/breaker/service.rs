@@ -1,13 +1,13 @@
-use std::sync::Arc;
+use std::ops::Deref;
 use std::task::{Context, Poll};
 
 use tower::{BoxError, Service};
 
 use super::core::RawPermit;
 use super::future::ResponseFuture;
+use super::handle::{BreakerRef, Shared};
 use super::CircuitBreaker;
 use crate::classify::{Classify, DefaultClassifier};
-use crate::sync::{stripe_hint, CachePadded};
 
 /// A service guarded by a circuit breaker. Clones share the breaker.
 ///
@@ -37,27 +37,29 @@ use crate::sync::{stripe_hint, CachePadded};
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Breaker<S, C = DefaultClassifier> {
+pub struct Breaker<S, C = DefaultClassifier, B = Shared> {
     inner: S,
-    handles: Handles,
+    handles: B,
     classifier: C,
 }
 
 impl<S> Breaker<S> {
     /// Guards `inner` with `breaker`.
     pub fn new(inner: S, breaker: CircuitBreaker) -> Self {
-        Self::from_parts(inner, Handles::new(breaker), DefaultClassifier)
-    }
-
-    /// Guards `inner` with a breaker that lives for the rest of the process
-    /// (see [`BreakerLayer::from_static`](super::BreakerLayer::from_static)).
-    pub fn from_static(inner: S, breaker: &'static CircuitBreaker) -> Self {
-        Self::from_parts(inner, Handles::Static(breaker), DefaultClassifier)
+        Self::from_parts(inner, Shared::new(breaker), DefaultClassifier)
     }
 }
 
-impl<S, C> Breaker<S, C> {
-    pub(crate) fn from_parts(inner: S, handles: Handles, classifier: C) -> Self {
+impl<S> Breaker<S, DefaultClassifier, &'static CircuitBreaker> {
+    /// Guards `inner` with a breaker that lives for the rest of the process
+    /// (see [`BreakerLayer::from_static`](super::BreakerLayer::from_static)).
+    pub fn from_static(inner: S, breaker: &'static CircuitBreaker) -> Self {
+        Self::from_parts(inner, breaker, DefaultClassifier)
+    }
+}
+
+impl<S, C, B: BreakerRef> Breaker<S, C, B> {
+    pub(crate) fn from_parts(inner: S, handles: B, classifier: C) -> Self {
         Self {
             inner,
             handles,
@@ -66,7 +68,7 @@ impl<S, C> Breaker<S, C> {
     }
 
     /// Classifies results with `classifier` instead.
-    pub fn with_classifier<C2>(self, classifier: C2) -> Breaker<S, C2> {
+    pub fn with_classifier<C2>(self, classifier: C2) -> Breaker<S, C2, B> {
         Breaker::from_parts(self.inner, self.handles, classifier)
     }
 
@@ -91,15 +93,16 @@ impl<S, C> Breaker<S, C> {
     }
 }
 
-impl<S, C, Req> Service<Req> for Breaker<S, C>
+impl<S, C, B, Req> Service<Req> for Breaker<S, C, B>
 where
     S: Service<Req>,
     S::Error: Into<BoxError>,
     C: Classify<S::Response, S::Error> + Clone,
+    B: BreakerRef,
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<S::Future, C>;
+    type Future = ResponseFuture<S::Future, C, B::Call>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -115,7 +118,7 @@ where
                 // The permit exists before the inner call, so a panic inside
                 // it drops the permit and frees the slot.
                 let permit = OwnedPermit {
-                    handle: self.handles.local(),
+                    handle: self.handles.for_call(),
                     raw: Some(raw),
                 };
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
@@ -125,81 +128,15 @@ where
     }
 }
 
-/// How the services and their response futures reach the breaker.
-///
-/// Every response future must keep the breaker alive, and cloning one `Arc`
-/// per call would make every call write its reference count: the one cache
-/// line all callers share. So the service holds several `Arc`s to the same
-/// breaker, each its own allocation on its own cache line, and a call clones
-/// the one of its thread's stripe. A breaker that lives for the whole
-/// process can be given as `&'static`, and then a call touches no reference
-/// count at all.
-#[derive(Debug, Clone)]
-pub(crate) enum Handles {
-    Striped(Arc<[Arc<CachePadded<CircuitBreaker>>]>),
-    Static(&'static CircuitBreaker),
-}
-
-impl Handles {
-    pub(crate) fn new(breaker: CircuitBreaker) -> Self {
-        let stripes = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .next_power_of_two()
-            .min(64);
-        Handles::Striped(
-            (0..stripes)
-                .map(|_| Arc::new(CachePadded(breaker.clone())))
-                .collect(),
-        )
-    }
-
-    #[inline]
-    fn local(&self) -> Handle {
-        match self {
-            Handles::Striped(stripes) => {
-                Handle::Shared(stripes[stripe_hint() & (stripes.len() - 1)].clone())
-            }
-            Handles::Static(breaker) => Handle::Static(breaker),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn breaker(&self) -> &CircuitBreaker {
-        match self {
-            Handles::Striped(stripes) => &stripes[0],
-            Handles::Static(breaker) => breaker,
-        }
-    }
-}
-
-/// One call's way to its breaker.
+/// A permit that owns a hold on its breaker; dropped unrecorded, it gives a
+/// half-open probe slot back.
 #[derive(Debug)]
-enum Handle {
-    Shared(Arc<CachePadded<CircuitBreaker>>),
-    Static(&'static CircuitBreaker),
-}
-
-impl std::ops::Deref for Handle {
-    type Target = CircuitBreaker;
-
-    #[inline]
-    fn deref(&self) -> &CircuitBreaker {
-        match self {
-            Handle::Shared(shared) => shared,
-            Handle::Static(breaker) => breaker,
-        }
-    }
-}
-
-/// A permit that owns a handle to its breaker; dropped unrecorded, it gives
-/// a half-open probe slot back.
-#[derive(Debug)]
-pub(crate) struct OwnedPermit {
-    handle: Handle,
+pub(crate) struct OwnedPermit<H: Deref<Target = CircuitBreaker>> {
+    handle: H,
     raw: Option<RawPermit>,
 }
 
-impl OwnedPermit {
+impl<H: Deref<Target = CircuitBreaker>> OwnedPermit<H> {
     #[inline]
     pub(crate) fn record<C, Res, E>(&mut self, classifier: &C, result: Result<&Res, &E>)
     where
@@ -211,7 +148,7 @@ impl OwnedPermit {
     }
 }
 
-impl Drop for OwnedPermit {
+impl<H: Deref<Target = CircuitBreaker>> Drop for OwnedPermit<H> {
     #[inline]
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
