@@ -128,6 +128,10 @@ pub(crate) struct TimeWindow {
     seconds: u32,
     min_calls: u32,
     stripes: usize,
+    /// Buckets per stripe: `seconds` rounded up to a power of two, so that a
+    /// second finds its bucket with a mask instead of a division (each
+    /// bucket is keyed by its second, so spare ones are simply unused).
+    ring: usize,
     buckets: Box<[Bucket]>,
     /// When a success must evaluate too, although it cannot raise a rate by
     /// itself: 0 while the window holds no failure and no slow call (rates
@@ -148,19 +152,22 @@ impl TimeWindow {
                 .next_power_of_two()
                 .min(MAX_STRIPES)
         };
-        let stride = seconds as usize + GAP;
+        let ring = (seconds as usize).next_power_of_two();
         Self {
             seconds,
             min_calls,
             stripes,
-            buckets: (0..stripes * stride).map(|_| Bucket::default()).collect(),
+            ring,
+            buckets: (0..stripes * (ring + GAP))
+                .map(|_| Bucket::default())
+                .collect(),
             recheck: CachePadded(AtomicU64::new(0)),
         }
     }
 
+    #[inline]
     fn bucket(&self, stripe: usize, sec: u64) -> &Bucket {
-        let stride = self.seconds as usize + GAP;
-        &self.buckets[stripe * stride + (sec % self.seconds as u64) as usize]
+        &self.buckets[stripe * (self.ring + GAP) + (sec as usize & (self.ring - 1))]
     }
 
     pub(crate) fn record(
