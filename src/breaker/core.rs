@@ -258,10 +258,11 @@ impl CircuitBreaker {
             let word = Word::decode(w);
             match word.state {
                 State::Closed | State::MetricsOnly | State::Disabled => {
-                    let start = if inner.slow_nanos.is_some() && word.state != State::Disabled {
-                        inner.clock.now_nanos()
-                    } else {
+                    // DISABLED records nothing, so it need not time the call.
+                    let start = if word.state == State::Disabled {
                         0
+                    } else {
+                        self.start_time()
                     };
                     return Ok(RawPermit::new(word, start));
                 }
