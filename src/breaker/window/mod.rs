@@ -105,6 +105,7 @@ impl Window {
     /// Returns `Some(trip)` when the record was taken and asked for an
     /// evaluation, `None` when nothing observable changed or the record was
     /// stale.
+    #[inline]
     pub(crate) fn record(
         &self,
         thresholds: &Thresholds,

@@ -170,6 +170,7 @@ impl TimeWindow {
         &self.buckets[stripe * (self.ring + GAP) + (sec as usize & (self.ring - 1))]
     }
 
+    #[inline]
     pub(crate) fn record(
         &self,
         gen: u32,
