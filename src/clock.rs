@@ -129,7 +129,7 @@ impl ManualClock {
 
     /// Moves the clock forward by `by` (saturating at `u64::MAX` nanoseconds).
     pub fn advance(&self, by: Duration) {
-        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let by = saturating_nanos(by);
         // fetch_update instead of fetch_add so that the clock saturates
         // rather than wraps back in time.
         let _ = self
@@ -142,7 +142,7 @@ impl ManualClock {
     /// Sets the clock to `to`, or leaves it where it is if `to` lies in the
     /// past: a clock never goes backwards.
     pub fn set(&self, to: Duration) {
-        let to = u64::try_from(to.as_nanos()).unwrap_or(u64::MAX);
+        let to = saturating_nanos(to);
         self.nanos.fetch_max(to, Ordering::AcqRel);
     }
 }
@@ -159,6 +159,11 @@ impl fmt::Debug for ManualClock {
             .field("now", &Duration::from_nanos(self.now_nanos()))
             .finish()
     }
+}
+
+/// `d` in nanoseconds, saturating at `u64::MAX` (584 years).
+pub(crate) fn saturating_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A shareable, type-erased clock as the layers store it.

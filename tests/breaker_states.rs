@@ -11,6 +11,9 @@ use seawall::classify::Outcome;
 use seawall::clock::ManualClock;
 use seawall::observe::Event;
 
+mod support;
+use support::call;
+
 const NS: Duration = Duration::from_nanos(1);
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
@@ -87,13 +90,6 @@ fn transitions(log: &Log) -> Vec<(State, State)> {
 
 fn take(log: &Log) -> Vec<Ev> {
     std::mem::take(&mut *log.lock().unwrap())
-}
-
-fn call(breaker: &CircuitBreaker, outcome: Outcome) {
-    breaker
-        .try_acquire()
-        .expect("the breaker admits the call")
-        .record(outcome);
 }
 
 /// The wait the breaker announces right now.

@@ -11,26 +11,8 @@ use seawall::clock::ManualClock;
 
 const MS: Duration = Duration::from_millis(1);
 
-/// Makes one call that is admitted and ends with `outcome`, instantly.
-fn call(breaker: &CircuitBreaker, outcome: Outcome) {
-    breaker
-        .try_acquire()
-        .expect("the breaker admits the call")
-        .record(outcome);
-}
-
-/// Makes one call that lasts `duration` on `clock`.
-fn timed_call(breaker: &CircuitBreaker, clock: &ManualClock, outcome: Outcome, duration: Duration) {
-    let permit = breaker.try_acquire().expect("the breaker admits the call");
-    clock.advance(duration);
-    permit.record(outcome);
-}
-
-fn calls(breaker: &CircuitBreaker, outcome: Outcome, n: usize) {
-    for _ in 0..n {
-        call(breaker, outcome);
-    }
-}
+mod support;
+use support::{call, calls, timed_call};
 
 // ---------------------------------------------------------------------------
 // Failure rate

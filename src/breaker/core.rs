@@ -20,7 +20,7 @@ use super::metrics::Metrics;
 use super::state::{Deadline, Probes, State, Word, DEADLINE_NEVER, GEN_MASK};
 use super::window::{Counts, Thresholds, Window};
 use crate::classify::Outcome;
-use crate::clock::SharedClock;
+use crate::clock::{saturating_nanos, SharedClock};
 use crate::observe::{Event, SharedObserver};
 use crate::sync::{AtomicU64, CachePadded, Ordering};
 
@@ -193,9 +193,7 @@ impl CircuitBreaker {
                 min_calls: permitted as u32,
             },
             permitted,
-            slow_nanos: s
-                .slow_call_duration_threshold
-                .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+            slow_nanos: s.slow_call_duration_threshold.map(saturating_nanos),
             seed,
             config,
             clock,
@@ -528,10 +526,12 @@ impl CircuitBreaker {
 
     fn publish_deadline(&self, gen: u32, attempt: u8, wait: Option<Duration>) {
         let millis = match wait {
-            Some(wait) => {
-                let wait = u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX);
-                Deadline::millis_at(self.inner.clock.now_nanos().saturating_add(wait))
-            }
+            Some(wait) => Deadline::millis_at(
+                self.inner
+                    .clock
+                    .now_nanos()
+                    .saturating_add(saturating_nanos(wait)),
+            ),
             None => DEADLINE_NEVER,
         };
         let ours = Deadline {

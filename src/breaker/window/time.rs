@@ -94,15 +94,16 @@ fn bump(word: &AtomicU64, key: Key, is_current: &impl Fn() -> bool) -> bool {
     loop {
         let held = Key::of(cur);
         let count = cur as u32;
-        let stale = count == 0
+        let next = if held == key {
+            key.with(count.saturating_add(1))
+        } else if count == 0
             || if held.epoch == key.epoch {
                 !held.ahead_of(key)
             } else {
                 is_current()
-            };
-        let next = if held == key {
-            key.with(count.saturating_add(1))
-        } else if stale {
+            }
+        {
+            // The bucket is empty or stale: it starts afresh with us.
             key.with(1)
         } else {
             return false;
