@@ -21,6 +21,8 @@
 //! assert_eq!(teapot.classify(Ok(&418)), Outcome::Ignored);
 //! ```
 
+use std::time::Duration;
+
 /// How a finished call counts.
 ///
 /// ```
@@ -29,6 +31,7 @@
 /// assert!(!Outcome::Ignored.is_failure());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The call did what was asked.
     Success,
@@ -48,6 +51,44 @@ impl Outcome {
     /// Whether a circuit breaker counts this outcome as a failure.
     pub fn is_failure(self) -> bool {
         matches!(self, Outcome::Failure | Outcome::Overload)
+    }
+}
+
+/// One finished call as every layer learns from it: its classified
+/// [`Outcome`] and how long it took.
+///
+/// The breaker judges slow calls from the latency, an adaptive limit feeds it
+/// to its algorithm, and the balancer's load estimate learns from it, so a
+/// caller that measured a call itself can hand the same sample to each.
+///
+/// ```
+/// use std::time::Duration;
+/// use seawall::classify::{Outcome, Sample};
+///
+/// let sample = Sample::new(Outcome::Success, Duration::from_millis(12));
+/// assert_eq!(sample.outcome(), Outcome::Success);
+/// assert_eq!(sample.latency(), Duration::from_millis(12));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sample {
+    outcome: Outcome,
+    latency: Duration,
+}
+
+impl Sample {
+    /// A call that ended with `outcome` after `latency`.
+    pub const fn new(outcome: Outcome, latency: Duration) -> Self {
+        Self { outcome, latency }
+    }
+
+    /// How the call counts.
+    pub const fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// How long the call took, from admission to its result.
+    pub const fn latency(&self) -> Duration {
+        self.latency
     }
 }
 

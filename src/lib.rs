@@ -57,7 +57,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // The shared pieces are only used by the capabilities.
-#![cfg_attr(not(feature = "breaker"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "breaker", feature = "limit")), allow(dead_code))]
 
 #[cfg(feature = "breaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
@@ -65,6 +65,9 @@ pub mod breaker;
 pub mod classify;
 pub mod clock;
 mod error;
+#[cfg(feature = "limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "limit")))]
+pub mod limit;
 pub mod observe;
 mod sync;
 

@@ -22,6 +22,7 @@ use crate::ConfigError;
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(untagged, deny_unknown_fields))]
+#[non_exhaustive]
 pub enum Backoff {
     /// The same wait every time (in a file: a duration such as `"30s"`).
     Fixed(#[cfg_attr(feature = "serde", serde(with = "humantime_serde"))] Duration),

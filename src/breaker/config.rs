@@ -34,6 +34,7 @@ pub const MAX_HALF_OPEN_PROBES: u32 = 255;
     feature = "serde",
     serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)
 )]
+#[non_exhaustive]
 pub enum Policy {
     /// Failure and slow-call rates over the last `size` calls. The window
     /// truly slides: when a call enters, the oldest leaves.

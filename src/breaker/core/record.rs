@@ -1,0 +1,135 @@
+//! Recording outcomes, and the verdicts they lead to.
+
+use super::{CircuitBreaker, RawPermit};
+use crate::breaker::state::{State, Word};
+use crate::breaker::window::Counts;
+use crate::classify::Outcome;
+use crate::sync::Ordering;
+
+impl CircuitBreaker {
+    pub(super) fn needs_time_on_record(&self) -> bool {
+        self.inner.slow_nanos.is_some() || self.inner.window.needs_time()
+    }
+
+    pub(super) fn is_slow(&self, raw: RawPermit, now: u64) -> bool {
+        self.inner
+            .slow_nanos
+            .is_some_and(|limit| now.saturating_sub(raw.start) > limit)
+    }
+
+    #[inline]
+    pub(crate) fn record_raw(&self, raw: RawPermit, outcome: Outcome) {
+        // The healthy path: a success in CLOSED that cannot change the
+        // window (whatever generation holds now, it is a no-op there too).
+        if outcome == Outcome::Success
+            && raw.word & Word::KIND_MASK == State::Closed.code() as u64
+            && self.inner.slow_nanos.is_none()
+            && self.inner.window.success_is_noop(raw.gen())
+        {
+            return;
+        }
+        self.record_slow(raw, outcome)
+    }
+
+    #[inline(never)]
+    pub(super) fn record_slow(&self, raw: RawPermit, outcome: Outcome) {
+        if outcome == Outcome::Ignored {
+            return self.release_raw(raw);
+        }
+        let inner = &*self.inner;
+        let failed = outcome.is_failure();
+        match raw.state() {
+            State::Closed | State::MetricsOnly => {
+                let w = inner.state.load(Ordering::Acquire);
+                let word = Word::decode(w);
+                if word.gen != raw.gen() {
+                    return; // admitted in an earlier generation
+                }
+                let now = if self.needs_time_on_record() {
+                    inner.clock.now_nanos()
+                } else {
+                    0
+                };
+                let slow = self.is_slow(raw, now);
+                let is_current = || self.word().gen == raw.gen();
+                let trip = inner.window.record(
+                    &inner.thresholds,
+                    raw.gen(),
+                    now,
+                    (failed, slow),
+                    is_current,
+                );
+                if trip == Some(true) && word.state == State::Closed {
+                    // Only the CAS from the very word that admitted the call
+                    // trips: of two racing records, one transition.
+                    let next = word.next(State::Open);
+                    if self.cas(w, next).is_ok() {
+                        self.entered(word, next);
+                    }
+                }
+            }
+            State::HalfOpen => {
+                let slow = inner.slow_nanos.is_some() && self.is_slow(raw, inner.clock.now_nanos());
+                let mut w = inner.state.load(Ordering::Acquire);
+                loop {
+                    let word = Word::decode(w);
+                    if word.gen != raw.gen() {
+                        return;
+                    }
+                    let mut next = word;
+                    next.probes.done += 1;
+                    next.probes.failed += failed as u8;
+                    next.probes.slow += slow as u8;
+                    if next.probes.done >= inner.permitted {
+                        let judged = Counts {
+                            calls: next.probes.done as u32,
+                            failed: next.probes.failed as u32,
+                            slow: next.probes.slow as u32,
+                        };
+                        let verdict = if inner.probe_thresholds.trips(judged) {
+                            State::Open
+                        } else {
+                            State::Closed
+                        };
+                        next = word.next(verdict);
+                    }
+                    match self.cas(w, next) {
+                        Ok(()) => {
+                            if next.gen != word.gen {
+                                self.entered(word, next);
+                            }
+                            return;
+                        }
+                        Err(now) => w = now,
+                    }
+                }
+            }
+            State::Disabled | State::Open | State::ForcedOpen => {}
+        }
+    }
+
+    /// A call that ends without an outcome gives its probe slot back.
+    ///
+    /// Cold and out of line: every response future's drop glue holds a call
+    /// to it, and keeping that glue small lets it inline on the hot path.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn release_raw(&self, raw: RawPermit) {
+        if raw.state() != State::HalfOpen {
+            return;
+        }
+        let mut w = self.inner.state.load(Ordering::Acquire);
+        loop {
+            let word = Word::decode(w);
+            if word.gen != raw.gen() || word.probes.issued == 0 {
+                return;
+            }
+            let mut next = word;
+            next.probes.issued -= 1;
+            match self.cas(w, next) {
+                Ok(()) => return,
+                Err(now) => w = now,
+            }
+        }
+    }
+}

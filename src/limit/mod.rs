@@ -1,0 +1,5 @@
+//! Adaptive concurrency limits.
+
+pub mod algorithm;
+
+pub use self::algorithm::{Algorithm, LimitSample};
