@@ -1,5 +1,6 @@
 //! Adaptive concurrency limits.
 
 pub mod algorithm;
+mod learner;
 
 pub use self::algorithm::{Algorithm, LimitSample};
