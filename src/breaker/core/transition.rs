@@ -36,6 +36,7 @@ impl CircuitBreaker {
     /// publish the deadline the new state needs, report the event.
     pub(super) fn entered(&self, from: Word, to: Word) {
         let inner = &*self.inner;
+        inner.window.retire(to.gen);
         let settings = &inner.config.0;
         // Every transition publishes a deadline word, even one with no
         // deadline, so that its 16-bit tag stays close to the generation.
