@@ -30,8 +30,9 @@
 //!
 //! The healthy path writes nothing: a success entering a full window that
 //! holds no failure and no slow call replaces a success with a success, which
-//! nobody can observe, so it only loads the aggregate. A success replacing
-//! a success elsewhere writes its slot and leaves the aggregate alone.
+//! nobody can observe, so it only loads the aggregate. In a window that
+//! holds failures, a success whose slot holds a success of its generation
+//! writes only the cursor.
 //!
 //! Tags are compared for equality only; the breaker retires a window that
 //! no state can show any more ([`CountWindow::retire`]), so a tag is never
@@ -209,6 +210,12 @@ impl CountWindow {
 
     /// Takes a slot for `entering`: returns it and the outcome it held, or
     /// `None` if the record is stale or found every slot it tried busy.
+    /// A slot already holding exactly `entering` (a success of this
+    /// generation replacing one) is returned as `(slot, entering)` without
+    /// a write: the replacement changes nothing anyone can observe, so the
+    /// common case of a mixed window costs the cursor's increment and a
+    /// load.
+    #[inline]
     fn claim(
         &self,
         gen: u32,
@@ -222,7 +229,10 @@ impl CountWindow {
             // Acquire pairs with the Release that cleared BUSY: our
             // aggregate CAS comes after the one that counted `leaving`.
             let mut leaving = slot.load(Ordering::Acquire);
-            while leaving & BUSY == 0 {
+            loop {
+                if leaving == entering {
+                    return Some((slot, entering));
+                }
                 // A stale record (its generation ended after `start`) must
                 // not push out another generation's value, which it would
                 // then remove under the wrong tag.
@@ -230,14 +240,21 @@ impl CountWindow {
                 if foreign && !is_current() {
                     return None;
                 }
-                // A like-for-like replacement changes no count: written
-                // settled at once, the aggregate is not touched.
-                let settled = !foreign
-                    && leaving & (PRESENT | FAILED | SLOW) == entering & (PRESENT | FAILED | SLOW);
-                let next = if settled { entering } else { entering | BUSY };
-                match slot.compare_exchange_weak(leaving, next, Ordering::AcqRel, Ordering::Acquire)
-                {
-                    Ok(_) => return Some((slot, if settled { entering } else { leaving })),
+                // A busy slot of our generation is settling: its change
+                // must reach the aggregate before ours, so we move on. One
+                // of another generation is a stale record's, which counts
+                // nothing under our tag whatever the order: taken over
+                // (a stalled stale record must not shut a current one out).
+                if leaving & BUSY != 0 && !foreign {
+                    break;
+                }
+                match slot.compare_exchange_weak(
+                    leaving,
+                    entering | BUSY,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return Some((slot, leaving & !BUSY)),
                     Err(now) => leaving = now,
                 }
             }
@@ -264,13 +281,20 @@ impl CountWindow {
             | if slow { SLOW } else { 0 };
         let (slot, leaving) = self.claim(gen, entering, &is_current)?;
         if leaving == entering {
-            // Settled in `claim`: the window is as it was, and was judged
-            // when it became so.
+            // Like for like: the window is as it was, and was judged when
+            // it became so.
             return None;
         }
         let counts = self.settle(gen, entering, leaving);
-        // Release: the next record on this slot sees our aggregate CAS.
-        slot.store(entering, Ordering::Release);
+        // Release: the next record on this slot sees our aggregate CAS. A
+        // CAS, not a store: a current record may have taken the slot over
+        // from us if we are stale.
+        let _ = slot.compare_exchange(
+            entering | BUSY,
+            entering,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
         counts
     }
 
