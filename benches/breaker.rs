@@ -309,6 +309,18 @@ fn guarded_mixed(
     warmed(Breaker::new(mixed(), breaker))
 }
 
+/// The same over a breaker given as `&'static`: no reference count per
+/// call, like the peer row's borrowed `Recloser`.
+fn guarded_mixed_static(
+    breaker: CircuitBreaker,
+) -> Breaker<
+    impl Service<u64, Response = u64, Error = Fail> + Clone + Send,
+    DefaultClassifier,
+    &'static CircuitBreaker,
+> {
+    warmed(Breaker::from_static(mixed(), Box::leak(Box::new(breaker))))
+}
+
 /// The peer: recloser (a count window of 100 over a spin-locked ring, the
 /// call made inside `Recloser::call`), around the same mixed outcomes.
 #[derive(Clone)]
@@ -424,6 +436,11 @@ fn closed_path(c: &mut Criterion) {
     bench_one(c, "h_load_shed", LoadShed::new(bare()));
     // One call in 64 fails: every success must slide a failure out.
     bench_one(c, "m_count_window", guarded_mixed(count_window()));
+    bench_one(
+        c,
+        "m2_count_window_static",
+        guarded_mixed_static(count_window()),
+    );
     bench_one(c, "m_time_window", guarded_mixed(time_window()));
     bench_one(c, "m_slow_call", guarded_mixed(slow_call()));
     bench_one(c, "m_consecutive", guarded_mixed(consecutive()));
@@ -554,6 +571,7 @@ fn two_threads(c: &mut Criterion) {
         bench_scaling(c, name, m.clone());
         assert_eq!(m.breaker().state(), State::Closed, "{name} tripped");
     }
+    bench_scaling(c, "mixed_static", guarded_mixed_static(count_window()));
     bench_scaling(c, "mixed_recloser", reclosed());
 }
 
@@ -633,6 +651,7 @@ fn summary(since: SystemTime) {
         "h_concurrency_limit",
         "h_load_shed",
         "m_count_window",
+        "m2_count_window_static",
         "m_time_window",
         "m_slow_call",
         "m_consecutive",
@@ -697,6 +716,7 @@ fn summary(since: SystemTime) {
         "time_window",
         "consecutive",
         "mixed_count",
+        "mixed_static",
         "mixed_time",
         "mixed_slow",
         "mixed_consec",

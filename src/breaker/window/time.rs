@@ -24,7 +24,9 @@
 //! multiple of 2^22 s (48 days) that is also a multiple of the window length
 //! would be read as current.
 
-use crate::sync::{fence, stripe_hint, AtomicU64, CachePadded, Ordering};
+#[cfg(seawall_loom)]
+use crate::sync::fence;
+use crate::sync::{stripe_hint, AtomicU64, CachePadded, Ordering};
 
 use super::{Counts, CARRIED_MAX};
 
@@ -110,7 +112,10 @@ fn bump(word: &AtomicU64, key: Key, is_current: &impl Fn() -> bool) -> bool {
         } else {
             return false;
         };
-        match word.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
+        // SeqCst: the count is in the single total order of `record`'s
+        // store-buffering pattern (it costs nothing over AcqRel on x86 and
+        // ARMv8).
+        match word.compare_exchange_weak(cur, next, Ordering::SeqCst, Ordering::Acquire) {
             Ok(_) => return true,
             Err(now) => cur = now,
         }
@@ -118,7 +123,8 @@ fn bump(word: &AtomicU64, key: Key, is_current: &impl Fn() -> bool) -> bool {
 }
 
 fn read(word: &AtomicU64, key: Key) -> u32 {
-    let w = word.load(Ordering::Acquire);
+    // SeqCst: see `bump` (a plain load on x86, `ldar` on ARMv8).
+    let w = word.load(Ordering::SeqCst);
     if Key::of(w) == key {
         w as u32
     } else {
@@ -211,17 +217,25 @@ impl TimeWindow {
         }
         let bad = failed || slow;
         if bad {
-            // Ask successes to evaluate before summing. With the fence below
-            // this is the store-buffering pattern: either this sum sees a
-            // racing success's count, or that success sees the request and
+            // Ask successes to evaluate before summing. This is the
+            // store-buffering pattern: either this sum sees a racing
+            // success's count, or that success sees the request and
             // evaluates itself, so a success that brings the window to its
-            // minimum is never missed by both.
-            self.recheck.store(RECHECK_ALWAYS, Ordering::Release);
+            // minimum is never missed by both. Its writes and reads are
+            // SeqCst, so they fall in one total order, and no fence is
+            // needed: a fence costs a success more than the rest of its
+            // record on x86 (`mfence`), where these SeqCst accesses cost
+            // what Acquire and Release do (the store, on this rare path,
+            // is an `xchg`).
+            self.recheck.store(RECHECK_ALWAYS, Ordering::SeqCst);
         }
+        // loom treats SeqCst accesses as AcqRel, so its models need the
+        // fence to see the total order that real atomics give.
+        #[cfg(seawall_loom)]
         fence(Ordering::SeqCst);
-        // Acquire: a success that sees the request also sees the buckets
-        // the failure wrote before making it.
-        let recheck = self.recheck.load(Ordering::Acquire);
+        // SeqCst, and Acquire in effect: a success that sees the request
+        // also sees the buckets the failure wrote before making it.
+        let recheck = self.recheck.load(Ordering::SeqCst);
         let new_second = recheck != 0 && recheck != sec.wrapping_add(1);
         if !(bad || new_second) {
             return None;
