@@ -337,7 +337,10 @@ mod tests {
             probes,
         };
         let open = half_open.next(State::Open);
-        let counts = Probes { issued: 0, ..probes };
+        let counts = Probes {
+            issued: 0,
+            ..probes
+        };
         assert_eq!(open.carried(), Carried::Probes(counts));
         assert_eq!(open.next(State::Open).carried(), Carried::Probes(counts));
         let closed = Word {

@@ -70,7 +70,11 @@ impl CircuitBreaker {
             }
             State::HalfOpen => {
                 let timed = inner.slow_nanos.is_some()
-                    || inner.config.0.max_wait_duration_in_half_open_state.is_some();
+                    || inner
+                        .config
+                        .0
+                        .max_wait_duration_in_half_open_state
+                        .is_some();
                 let clock = if timed { inner.clock.now_nanos() } else { 0 };
                 let slow = self.is_slow(raw, clock);
                 let now = clock.saturating_sub(inner.origin);
