@@ -25,7 +25,9 @@ impl CircuitBreaker {
     /// instant: an OPEN breaker whose wait is over permits (its next call
     /// becomes a probe), a HALF_OPEN phase permits while it has a free
     /// probe slot and its maximum wait has not run out (after that it is
-    /// OPEN, and permits again once that OPEN's wait is over too).
+    /// OPEN, and permits again once that OPEN's wait is over too). The
+    /// only thing it may change is a due half-open timeout, which it
+    /// applies as [`state`](Self::state) does.
     ///
     /// ```
     /// use seawall::breaker::{CircuitBreaker, State};
@@ -36,7 +38,7 @@ impl CircuitBreaker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_call_permitted(&self) -> bool {
-        let word = self.word();
+        let word = self.settled();
         match word.state {
             State::Closed | State::MetricsOnly | State::Disabled => true,
             State::ForcedOpen => false,
@@ -45,19 +47,7 @@ impl CircuitBreaker {
                 // An unpublished deadline: `acquire_slow` refuses too.
                 deadline.tag == Deadline::tag_of(word.gen) && deadline.passed(self.now())
             }
-            State::HalfOpen => {
-                let now = self.now();
-                match self.half_open_expired(word, now) {
-                    // The OPEN a timer would have entered at `ran_out`.
-                    Some(ran_out) => {
-                        let open = word.next(State::Open);
-                        let attempt = self.attempt_of(word).saturating_add(1);
-                        let wait = self.open_wait(attempt, open.gen);
-                        now > Deadline::after(ran_out, wait).saturating_mul(1_000_000)
-                    }
-                    None => word.probes.issued < self.inner.permitted,
-                }
-            }
+            State::HalfOpen => word.probes.issued < self.inner.permitted,
         }
     }
 

@@ -155,7 +155,8 @@ impl CircuitBreaker {
     }
 
     /// The current state, as a timer would have made it: a HALF_OPEN
-    /// phase whose maximum wait is over reads OPEN. OPEN itself becomes
+    /// phase whose maximum wait is over reads OPEN (the read makes that
+    /// move, reporting its event, if no call has made it yet). OPEN itself becomes
     /// HALF_OPEN only on the first call after its wait (resilience4j's
     /// default, without `automaticTransitionFromOpenToHalfOpenEnabled`), so
     /// a breaker whose wait is over still reads OPEN until a call arrives;
@@ -164,7 +165,7 @@ impl CircuitBreaker {
     pub fn state(&self) -> State {
         let word = self.word();
         if word.state == State::HalfOpen {
-            return self.current(word, self.now()).state;
+            return self.settled().state;
         }
         word.state
     }

@@ -1,21 +1,32 @@
-//! What the breaker shows: its state and counts, as a timer would have left
-//! them.
+//! What the breaker shows: its state and counts, with a due half-open
+//! timer applied first.
 
 use super::CircuitBreaker;
 use crate::breaker::config::Policy;
 use crate::breaker::metrics::Metrics;
 use crate::breaker::state::{Carried, State, Word, GEN_MASK};
 use crate::breaker::window::Counts;
+use crate::sync::Ordering;
 
 impl CircuitBreaker {
-    /// `word` as a timer would have left it at `now` (ns since the
-    /// breaker's origin): a probe phase whose maximum wait ran out is the
-    /// OPEN that follows it. The word itself moves only on the next call or
-    /// record, and moves exactly there (see `time_out_probes`).
-    pub(super) fn current(&self, word: Word, now: u64) -> Word {
-        match self.half_open_expired(word, now) {
-            Some(_) => word.next(State::Open),
-            None => word,
+    /// The state word, after making the move a half-open timer would have
+    /// made by now, if one is due. Readers make it rather than pretend it
+    /// (returning the OPEN that would follow): once anyone has seen the
+    /// phase as OPEN, a probe outcome recorded later must find it OPEN too,
+    /// and a record that read the clock before the maximum wait ran out but
+    /// lands after such a reader fails its CAS and drops its outcome.
+    pub(super) fn settled(&self) -> Word {
+        let mut w = self.inner.state.load(Ordering::Acquire);
+        loop {
+            let word = Word::decode(w);
+            if word.state != State::HalfOpen {
+                return word;
+            }
+            match self.half_open_expired(word, self.now()) {
+                Some(ran_out) => self.time_out_probes(w, word, ran_out),
+                None => return word,
+            }
+            w = self.inner.state.load(Ordering::Acquire);
         }
     }
 
@@ -32,12 +43,7 @@ impl CircuitBreaker {
     /// came from, as in resilience4j).
     pub fn metrics(&self) -> Metrics {
         let inner = &*self.inner;
-        let word = self.word();
-        let word = if word.state == State::HalfOpen {
-            self.current(word, self.now())
-        } else {
-            word
-        };
+        let word = self.settled();
         let window_now = if inner.window.needs_time() {
             inner.clock.now_nanos()
         } else {
