@@ -68,7 +68,9 @@
 //!   maximum wait) is not offered: it would close a breaker on no evidence.
 //! * **Backoff attempts.** FORCED_OPEN, DISABLED and METRICS_ONLY restart
 //!   the backoff; resilience4j's FORCED_OPEN counts one more attempt and
-//!   hands it on to a following OPEN or HALF_OPEN.
+//!   hands it on to a following OPEN or HALF_OPEN. Kept: forcing the
+//!   breaker open is an operator's decision, not evidence that the backend
+//!   failed again, and should not lengthen the next automatic wait.
 //! * **Classification** replaces `recordExceptions`, `ignoreExceptions`,
 //!   `recordResultPredicate` and `ignoreExceptionsPrecedenceEnabled`: one
 //!   [`Classify`](crate::classify::Classify) maps a result to success,
