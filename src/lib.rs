@@ -71,7 +71,7 @@ pub mod limit;
 pub mod observe;
 mod sync;
 
-pub use error::ConfigError;
+pub use error::{rejection, ConfigError, Rejection};
 
 /// The boxed error type of every seawall service, as in tower.
 pub use tower::BoxError;

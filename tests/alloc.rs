@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use seawall::breaker::{Breaker, CircuitBreaker, State};
+use seawall::classify::{Outcome, Sample};
 use seawall::clock::ManualClock;
 use tower::{service_fn, Service};
 
@@ -85,8 +86,8 @@ fn no_allocation_per_call() {
             .expect("valid config");
         let mut svc = Breaker::new(backend, breaker.clone()).with_classifier(
             |r: Result<&u8, &Infallible>| match r {
-                Ok(1) => seawall::classify::Outcome::Success,
-                _ => seawall::classify::Outcome::Failure,
+                Ok(1) => Outcome::Success,
+                _ => Outcome::Failure,
             },
         );
         // Warm up: fill the window, let lazy structures settle.
@@ -118,5 +119,48 @@ fn no_allocation_per_call() {
         });
         assert_eq!(probing, 0, "{name}: allocations in half-open");
         assert_eq!(breaker.state(), State::Closed, "{name}: probes closed it");
+
+        // Outside the layer: owned permits, measured samples and `call`.
+        let owned = allocations_during(|| {
+            for i in 0..1_000u32 {
+                let permit = breaker.try_acquire_owned().expect("closed");
+                if i % 2 == 0 {
+                    permit.record(Outcome::Success);
+                } else {
+                    permit.record_sample(Sample::new(Outcome::Success, Duration::from_millis(1)));
+                }
+            }
+        });
+        assert_eq!(owned, 0, "{name}: allocations with owned permits");
+        let called = allocations_during(|| {
+            for _ in 0..1_000 {
+                let mut cx = Context::from_waker(&waker);
+                let fut = pin!(breaker.call(async { Ok::<_, ()>(()) }));
+                assert!(fut.poll(&mut cx).is_ready());
+            }
+        });
+        assert_eq!(called, 0, "{name}: allocations in CircuitBreaker::call");
+
+        // A refusal through the layer allocates exactly its `BoxError`; the
+        // breaker's name is shared, not copied.
+        breaker
+            .transition_to(State::ForcedOpen)
+            .expect("any state may force open");
+        let refused = allocations_during(|| {
+            for _ in 0..10 {
+                assert!(!call(&mut svc, &waker, false));
+            }
+        });
+        assert_eq!(refused, 10, "{name}: one box per refusal");
+        let direct = allocations_during(|| {
+            for _ in 0..10 {
+                assert!(breaker.try_acquire_owned().is_err());
+            }
+        });
+        assert_eq!(
+            direct, 0,
+            "{name}: a refusal outside the layer is not boxed"
+        );
+        breaker.reset();
     }
 }

@@ -47,7 +47,7 @@ impl Builder {
 
     /// The name used in events and metrics (default `"default"`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.settings.name = name.into();
+        self.settings.name = Arc::from(name.into());
         self
     }
 

@@ -1,5 +1,6 @@
 //! Breaker configuration: plain data, validated once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Backoff;
@@ -91,7 +92,7 @@ pub struct Config(pub(crate) Settings);
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub(crate) struct Settings {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) policy: Policy,
     pub(crate) failure_rate_threshold: f32,
     pub(crate) slow_call_rate_threshold: f32,
@@ -108,7 +109,7 @@ pub(crate) struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            name: "default".to_owned(),
+            name: Arc::from("default"),
             policy: Policy::CountWindow { size: 100 },
             failure_rate_threshold: 50.0,
             slow_call_rate_threshold: 100.0,
@@ -204,6 +205,11 @@ impl From<Config> for Settings {
 impl Config {
     /// The breaker's name, used in events and metrics labels.
     pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The name, shared with every refusal the breaker returns.
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
         &self.0.name
     }
 

@@ -117,7 +117,7 @@ where
             Ok(raw) => {
                 // The permit exists before the inner call, so a panic inside
                 // it drops the permit and frees the slot.
-                let permit = OwnedPermit {
+                let permit = CallPermit {
                     handle: self.handles.for_call(),
                     raw: Some(raw),
                 };
@@ -131,12 +131,12 @@ where
 /// A permit that owns a hold on its breaker; dropped unrecorded, it gives a
 /// half-open probe slot back.
 #[derive(Debug)]
-pub(crate) struct OwnedPermit<H: Deref<Target = CircuitBreaker>> {
+pub(crate) struct CallPermit<H: Deref<Target = CircuitBreaker>> {
     handle: H,
     raw: Option<RawPermit>,
 }
 
-impl<H: Deref<Target = CircuitBreaker>> OwnedPermit<H> {
+impl<H: Deref<Target = CircuitBreaker>> CallPermit<H> {
     #[inline]
     pub(crate) fn record<C, Res, E>(&mut self, classifier: &C, result: Result<&Res, &E>)
     where
@@ -148,7 +148,7 @@ impl<H: Deref<Target = CircuitBreaker>> OwnedPermit<H> {
     }
 }
 
-impl<H: Deref<Target = CircuitBreaker>> Drop for OwnedPermit<H> {
+impl<H: Deref<Target = CircuitBreaker>> Drop for CallPermit<H> {
     #[inline]
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {

@@ -168,6 +168,6 @@ impl CircuitBreaker {
             state,
             retry_after,
         });
-        Open::new(state, retry_after)
+        Open::new(self.inner.config.shared_name().clone(), state, retry_after)
     }
 }
