@@ -53,7 +53,7 @@
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
 //! | `serde` | no | deserializing configurations, durations as `"30s"` |
-//! | `http` | no | [`classify::HttpClassifier`] |
+//! | `http` | yes | [`classify::HttpClassifier`], `BreakerLayer::http` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // The shared pieces are only used by the capabilities.

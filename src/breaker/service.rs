@@ -44,7 +44,8 @@ pub struct Breaker<S, C = DefaultClassifier, B = Shared> {
 }
 
 impl<S> Breaker<S> {
-    /// Guards `inner` with `breaker`.
+    /// Guards `inner` with `breaker`, classifying `Ok` as success and `Err`
+    /// as failure (an HTTP service wants [`Breaker::http`]).
     pub fn new(inner: S, breaker: CircuitBreaker) -> Self {
         Self::from_parts(inner, Shared::new(breaker), DefaultClassifier)
     }
@@ -154,5 +155,14 @@ impl<H: Deref<Target = CircuitBreaker>> Drop for CallPermit<H> {
         if let Some(raw) = self.raw.take() {
             self.handle.release_raw(raw);
         }
+    }
+}
+
+#[cfg(feature = "http")]
+impl<S> Breaker<S, crate::classify::HttpClassifier> {
+    /// Guards an HTTP service: 5xx responses and timeouts count against
+    /// the backend (see [`BreakerLayer::http`](super::BreakerLayer::http)).
+    pub fn http(inner: S, breaker: CircuitBreaker) -> Self {
+        Breaker::new(inner, breaker).with_classifier(crate::classify::HttpClassifier::new())
     }
 }
