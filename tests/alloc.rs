@@ -163,4 +163,35 @@ fn no_allocation_per_call() {
         );
         breaker.reset();
     }
+    #[cfg(feature = "metrics")]
+    metrics_observer_allocates_once_per_handle();
+}
+
+/// During an outage every refused call is an event: after a breaker's
+/// handles are registered, reporting allocates nothing.
+#[cfg(feature = "metrics")]
+fn metrics_observer_allocates_once_per_handle() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    metrics::with_local_recorder(&recorder, || {
+        let breaker = CircuitBreaker::builder()
+            .name("outage")
+            .observer(seawall::observe::MetricsObserver::new())
+            .build()
+            .expect("valid config");
+        // Registers the handles of every event below once.
+        breaker.transition_to(State::ForcedOpen).expect("allowed");
+        assert!(breaker.try_acquire().is_err());
+        breaker.transition_to(State::Closed).expect("allowed");
+        breaker.reset();
+
+        let reporting = allocations_during(|| {
+            breaker.transition_to(State::ForcedOpen).expect("allowed");
+            for _ in 0..1_000 {
+                assert!(breaker.try_acquire().is_err());
+            }
+            breaker.transition_to(State::Closed).expect("allowed");
+            breaker.reset();
+        });
+        assert_eq!(reporting, 0, "allocations reporting through metrics");
+    });
 }

@@ -141,9 +141,27 @@ impl Builder {
         self
     }
 
-    /// Where events go (default: nowhere).
+    /// Adds an observer: events go to every observer added, in the order
+    /// they were added (default: nowhere).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use seawall::breaker::{CircuitBreaker, State};
+    /// use seawall::observe::Event;
+    ///
+    /// let (first, second) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    /// let (a, b) = (first.clone(), second.clone());
+    /// let breaker = CircuitBreaker::builder()
+    ///     .observer(move |_: &Event<'_>| { a.fetch_add(1, Ordering::Relaxed); })
+    ///     .observer(move |_: &Event<'_>| { b.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()?;
+    /// breaker.transition_to(State::ForcedOpen)?;
+    /// assert_eq!((first.load(Ordering::Relaxed), second.load(Ordering::Relaxed)), (1, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn observer(mut self, observer: impl Observer) -> Self {
-        self.observer = SharedObserver::new(observer);
+        self.observer = self.observer.and(observer);
         self
     }
 
