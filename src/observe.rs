@@ -224,6 +224,8 @@ impl Observer for TracingObserver {
                 retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
                 "circuit breaker rejected a call"
             ),
+            #[cfg(not(feature = "breaker"))]
+            Event::_Never(_, never) => match never {},
         }
     }
 }
