@@ -12,6 +12,7 @@
 //! | [`breaker`] | circuit breaker: closed / open / half-open and manual states, count, time and consecutive policies |
 //! | [`classify`] | the one notion of a call's outcome every layer learns from |
 //! | [`clock`] | injected monotonic time; a manual clock for tests |
+//! | [`keyed`] | one value per key, made on first use, evicted when idle (feature `keyed`) |
 //! | [`observe`] | events, the observer hook, `tracing` and `metrics` observers |
 //!
 //! # Quick start
@@ -50,6 +51,7 @@
 //! | --- | --- | --- |
 //! | `breaker` | yes | the circuit breaker |
 //! | `full` | no | every capability and integration: all the features below |
+//! | `keyed` | no | [`keyed::KeyedMap`], behind per-key breakers and bulkheads |
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
 //! | `serde` | no | deserializing configurations, durations as `"30s"` |
@@ -66,6 +68,9 @@ pub mod breaker;
 pub mod classify;
 pub mod clock;
 mod error;
+#[cfg(feature = "keyed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyed")))]
+pub mod keyed;
 #[cfg(feature = "limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "limit")))]
 pub mod limit;
