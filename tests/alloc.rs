@@ -165,6 +165,30 @@ fn no_allocation_per_call() {
     }
     #[cfg(feature = "metrics")]
     metrics_observer_allocates_once_per_handle();
+    #[cfg(feature = "keyed")]
+    keyed_breakers_allocate_only_for_new_keys(&waker);
+}
+
+/// A call for a key that has its breaker allocates nothing (with a key
+/// that is itself free to extract, as here).
+#[cfg(feature = "keyed")]
+fn keyed_breakers_allocate_only_for_new_keys(waker: &Waker) {
+    use seawall::breaker::KeyedBreakerLayer;
+    use tower::Layer;
+
+    let breakers = CircuitBreaker::builder()
+        .clock(ManualClock::new())
+        .build_keyed::<u8>(seawall::keyed::KeyedMap::builder())
+        .expect("valid config");
+    let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+    let mut svc = KeyedBreakerLayer::new(breakers, |fail: &bool| u8::from(*fail)).layer(backend);
+    call(&mut svc, waker, false); // makes key 0's breaker
+    let keyed = allocations_during(|| {
+        for _ in 0..1_000 {
+            assert!(call(&mut svc, waker, false));
+        }
+    });
+    assert_eq!(keyed, 0, "allocations per call for a known key");
 }
 
 /// During an outage every refused call is an event: after a breaker's

@@ -167,8 +167,16 @@ impl Builder {
 
     /// Validates the configuration and builds the breaker.
     pub fn build(self) -> Result<CircuitBreaker, ConfigError> {
-        let config = Config::try_from(self.settings)?;
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        Ok(CircuitBreaker::from_parts(config, clock, self.observer))
+        let (config, clock, observer) = self.into_parts()?;
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        Ok(CircuitBreaker::from_parts(config, clock, observer))
+    }
+
+    /// The validated configuration, the clock if one was given, the
+    /// observers.
+    pub(crate) fn into_parts(
+        self,
+    ) -> Result<(Config, Option<SharedClock>, SharedObserver), ConfigError> {
+        Ok((Config::try_from(self.settings)?, self.clock, self.observer))
     }
 }

@@ -139,6 +139,14 @@ pub(crate) struct CallPermit<H: Deref<Target = CircuitBreaker>> {
 
 impl<H: Deref<Target = CircuitBreaker>> CallPermit<H> {
     #[inline]
+    pub(crate) fn new(handle: H, raw: RawPermit) -> Self {
+        Self {
+            handle,
+            raw: Some(raw),
+        }
+    }
+
+    #[inline]
     pub(crate) fn record<C, Res, E>(&mut self, classifier: &C, result: Result<&Res, &E>)
     where
         C: Classify<Res, E>,
