@@ -118,10 +118,7 @@ where
             Ok(raw) => {
                 // The permit exists before the inner call, so a panic inside
                 // it drops the permit and frees the slot.
-                let permit = CallPermit {
-                    handle: self.handles.for_call(),
-                    raw: Some(raw),
-                };
+                let permit = CallPermit::new(self.handles.for_call(), raw);
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
             }
             Err(open) => ResponseFuture::rejected(open),
