@@ -50,16 +50,17 @@
 //! | feature | default | enables |
 //! | --- | --- | --- |
 //! | `breaker` | yes | the circuit breaker |
-//! | `full` | no | every capability |
+//! | `full` | no | every capability and integration: all the features below |
 //! | `keyed` | no | [`keyed::KeyedMap`], behind per-key breakers and bulkheads |
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
 //! | `serde` | no | deserializing configurations, durations as `"30s"` |
-//! | `http` | no | [`classify::HttpClassifier`] |
+//! | `http` | yes | [`classify::HttpClassifier`], `BreakerLayer::http` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// The shared pieces are only used by the capabilities.
-#![cfg_attr(not(any(feature = "breaker", feature = "limit")), allow(dead_code))]
+// The shared pieces (clock, observer plumbing, striped handles) are used by
+// the breaker; a build with another capability alone leaves some unused.
+#![cfg_attr(not(feature = "breaker"), allow(dead_code))]
 
 #[cfg(feature = "breaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
@@ -76,7 +77,7 @@ pub mod limit;
 pub mod observe;
 mod sync;
 
-pub use error::ConfigError;
+pub use error::{rejection, ConfigError, Rejection};
 
 /// The boxed error type of every seawall service, as in tower.
 pub use tower::BoxError;

@@ -174,7 +174,10 @@ fn open_error_carries_state_and_retry_after() {
     let open = breaker.try_acquire().unwrap_err();
     assert_eq!(open.state(), State::Open);
     assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
-    assert_eq!(open.to_string(), "circuit breaker is open");
+    assert_eq!(
+        open.to_string(),
+        "circuit breaker 'test' is OPEN and does not permit further calls"
+    );
 
     clock.advance(Duration::from_millis(4_250));
     let open = breaker.try_acquire().unwrap_err();
@@ -417,7 +420,7 @@ fn half_open_admits_exactly_the_permitted_probes() {
         assert_eq!(refused.retry_after(), None);
         assert_eq!(
             refused.to_string(),
-            "circuit breaker is half-open and all probe slots are taken"
+            "circuit breaker 'test' is HALF_OPEN and does not permit further calls"
         );
     }
     assert_eq!(breaker.metrics().not_permitted_calls(), 5);
@@ -598,7 +601,10 @@ fn forced_open_refuses_everything_until_told_otherwise() {
         let refused = breaker.try_acquire().unwrap_err();
         assert_eq!(refused.state(), State::ForcedOpen);
         assert_eq!(refused.retry_after(), None);
-        assert_eq!(refused.to_string(), "circuit breaker is forced open");
+        assert_eq!(
+            refused.to_string(),
+            "circuit breaker 'test' is FORCED_OPEN and does not permit further calls"
+        );
         clock.advance(Duration::from_secs(3600));
     }
     let m = breaker.metrics();
