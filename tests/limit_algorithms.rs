@@ -200,14 +200,14 @@ fn hybrid_probes_re_measure_the_base_rtt() {
     assert_eq!(h.update(ok(30, 12)), 12); // draining
     assert_eq!(h.update(ok(30, 12)), 24); // measured 30, limit restored
     assert!(!h.probing());
-    // The previous period's 10 ms still counts: r = 3.
-    assert_eq!(h.base_rtt(), ms(10));
-    assert_eq!(h.update(ok(30, 24)), 12);
-    h.update(ok(30, 12)); // the second window: probe
-    h.update(ok(30, 6));
-    h.update(ok(30, 6));
-    // Two probe periods later the latency step is learned.
+    // The first probe sets the base.
     assert_eq!(h.base_rtt(), ms(30));
+    assert_eq!(h.update(ok(60, 24)), 14); // r = 2: ×0.6
+    h.update(ok(60, 14)); // the second window: probe
+    h.update(ok(60, 7));
+    h.update(ok(60, 7));
+    // Later probes average: (30 + 60) / 2.
+    assert_eq!(h.base_rtt(), ms(45));
 }
 
 /// An algorithm that records what it is fed.

@@ -26,15 +26,18 @@ use std::time::Duration;
 /// busy and a queue of `headroom × C`, which bounds the queueing delay at
 /// `headroom × S` on average.
 ///
-/// `base` is the least window RTT over the last two probe periods. Every
-/// `probe_interval` windows the limit drops to `L × probe_fraction` for two
-/// windows: the first drains the queue, the second measures the RTT without
-/// queueing, which becomes the new base; then `L` is restored. Probing keeps
-/// the base honest both ways: it cannot drift up with a standing queue (the
-/// Gradient2 creep, since its long RTT is an average of queued RTTs) and it
-/// does not stay stuck below a backend whose latency truly rose (a 10×
-/// latency step is learned within two probe periods instead of holding the
-/// limit at its minimum).
+/// `base` comes from probes. Every `probe_interval` windows the limit drops
+/// to `L × probe_fraction` for two windows: the first drains the queue, the
+/// second measures the RTT without queueing; `base` becomes the mean of that
+/// measurement and the previous base (the first probe sets it; before it,
+/// the least window RTT stands in). Then `L` is restored. Probing keeps the
+/// base honest both ways: it cannot drift up with a standing queue (the
+/// Gradient2 creep: its long RTT is an average of queued RTTs) and it does
+/// not stay stuck below a backend whose latency truly rose (a 10× latency
+/// step is mostly learned within three probes instead of holding the limit
+/// at its minimum). Averaging, not a minimum, keeps noise from biasing the
+/// base low: the least of many noisy RTTs sits far below the typical one,
+/// which is why Vegas settles under the capacity when service times vary.
 ///
 /// Sources: the gradient and the "in_flight × 2 < L" guard are Netflix's
 /// Gradient2 and Vegas; the drop backoff is AIMD (Chiu and Jain, 1989); the
@@ -61,8 +64,8 @@ use std::time::Duration;
 pub struct Hybrid {
     config: HybridConfig,
     limit: f64,
-    base_current: f64,
-    base_previous: f64,
+    base: f64,
+    probed: bool,
     windows: u32,
     phase: Phase,
 }
@@ -187,8 +190,8 @@ impl HybridConfig {
         )?;
         Ok(Hybrid {
             limit: f64::from(self.initial_limit),
-            base_current: f64::INFINITY,
-            base_previous: f64::INFINITY,
+            base: f64::INFINITY,
+            probed: false,
             windows: 0,
             phase: Phase::Normal,
             config: self,
@@ -224,9 +227,8 @@ impl Hybrid {
 
     /// The no-load RTT in use (zero before the first window).
     pub fn base_rtt(&self) -> Duration {
-        let base = self.base_current.min(self.base_previous);
-        if base.is_finite() {
-            Duration::from_nanos(base as u64)
+        if self.base.is_finite() {
+            Duration::from_nanos(self.base as u64)
         } else {
             Duration::ZERO
         }
@@ -271,16 +273,21 @@ impl Algorithm for Hybrid {
                 };
             }
             Phase::Measuring { saved } => {
-                self.base_previous = self.base_current;
-                self.base_current = rtt;
+                self.base = if self.probed {
+                    (self.base + rtt) / 2.0
+                } else {
+                    rtt
+                };
+                self.probed = true;
                 self.limit = self.backoff(saved, sample.dropped());
                 self.phase = Phase::Normal;
                 self.windows = 0;
             }
             Phase::Normal => {
-                self.base_current = self.base_current.min(rtt);
-                let base = self.base_current.min(self.base_previous);
-                let r = rtt / base;
+                if !self.probed {
+                    self.base = self.base.min(rtt);
+                }
+                let r = rtt / self.base;
                 let target = 1.0 + c.headroom;
                 let l = self.limit;
                 let new = if sample.dropped() {

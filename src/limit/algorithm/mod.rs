@@ -28,6 +28,7 @@ mod aimd;
 mod fixed;
 mod gradient2;
 mod hybrid;
+#[allow(unreachable_pub)]
 pub(crate) mod rng;
 mod vegas;
 mod windowed;
