@@ -10,6 +10,8 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`breaker`] | circuit breaker: closed / open / half-open and manual states, count, time and consecutive policies |
+//! | [`bulkhead`] | fixed concurrency compartments, fail fast or a bounded wait |
+//! | [`limit`] | adaptive concurrency limits |
 //! | [`classify`] | the one notion of a call's outcome every layer learns from |
 //! | [`clock`] | injected monotonic time; a manual clock for tests |
 //! | [`observe`] | events, the observer hook, `tracing` and `metrics` observers |
@@ -49,19 +51,24 @@
 //! | feature | default | enables |
 //! | --- | --- | --- |
 //! | `breaker` | yes | the circuit breaker |
+//! | `bulkhead` | no | the bulkhead |
+//! | `limit` | no | the adaptive concurrency limit |
 //! | `full` | no | every capability |
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
 //! | `serde` | no | deserializing configurations, durations as `"30s"` |
 //! | `http` | no | [`classify::HttpClassifier`] |
 
-#![cfg_attr(docsrs, feature(doc_cfg))]
-// The shared pieces are only used by the capabilities.
 #![cfg_attr(not(any(feature = "breaker", feature = "limit")), allow(dead_code))]
 
+#[cfg(any(feature = "bulkhead", feature = "limit"))]
+mod admission;
 #[cfg(feature = "breaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
 pub mod breaker;
+#[cfg(feature = "bulkhead")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bulkhead")))]
+pub mod bulkhead;
 pub mod classify;
 pub mod clock;
 mod error;
