@@ -9,6 +9,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`balance`] | power-of-two-choices balancing over measured load, with outlier ejection and slow start |
 //! | [`breaker`] | circuit breaker: closed / open / half-open and manual states, count, time and consecutive policies |
 //! | [`classify`] | the one notion of a call's outcome every layer learns from |
 //! | [`clock`] | injected monotonic time; a manual clock for tests |
@@ -49,6 +50,7 @@
 //! | feature | default | enables |
 //! | --- | --- | --- |
 //! | `breaker` | yes | the circuit breaker |
+//! | `balance` | no | the power-of-two-choices balancer |
 //! | `full` | no | every capability |
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
@@ -57,8 +59,14 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // The shared pieces are only used by the capabilities.
-#![cfg_attr(not(any(feature = "breaker", feature = "limit")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "breaker", feature = "limit", feature = "balance")),
+    allow(dead_code)
+)]
 
+#[cfg(feature = "balance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "balance")))]
+pub mod balance;
 #[cfg(feature = "breaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
 pub mod breaker;

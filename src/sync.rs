@@ -7,9 +7,15 @@
 #[cfg(not(seawall_loom))]
 #[allow(unused_imports)] // AtomicU32 is unused when no capability is enabled
 pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+#[cfg(not(seawall_loom))]
+#[allow(unused_imports)] // only the balancer's endpoint set uses them
+pub(crate) use std::sync::{Mutex, RwLock};
 
 #[cfg(seawall_loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+#[cfg(seawall_loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Mutex, RwLock};
 
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.
@@ -17,6 +23,7 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 /// Each thread takes the next index from a global counter the first time it
 /// asks, so the first `n` threads land on distinct stripes.
 #[cfg(not(seawall_loom))]
+#[cfg_attr(not(feature = "breaker"), allow(dead_code))]
 #[inline]
 pub(crate) fn stripe_hint() -> usize {
     use std::cell::Cell;
