@@ -13,7 +13,10 @@ use tower::{service_fn, BoxError, Service, ServiceExt};
 async fn main() -> Result<(), BoxError> {
     let chooser = Chooser::builder()
         .name("example")
-        .load(PeakEwma::new(Duration::from_millis(5), Duration::from_secs(1)))
+        .load(PeakEwma::new(
+            Duration::from_millis(5),
+            Duration::from_secs(1),
+        ))
         .consecutive_failures(3)
         .max_ejection_percent(50.0)
         .observer(|event: &Event<'_>| println!("event: {event:?}"))

@@ -44,7 +44,12 @@ fn two_choices_bound_the_busiest_endpoint() {
         chooser.insert(i, i);
     }
     let picks: Vec<_> = (0..n).map(|_| chooser.pick().unwrap()).collect();
-    let p2c_max = chooser.endpoints().iter().map(|e| e.in_flight()).max().unwrap();
+    let p2c_max = chooser
+        .endpoints()
+        .iter()
+        .map(|e| e.in_flight())
+        .max()
+        .unwrap();
     drop(picks);
 
     let mut bins = vec![0u32; n];
@@ -91,7 +96,10 @@ fn a_fast_failing_endpoint_gets_almost_nothing() {
         sim.take_shares();
         sim.run(10_000, 4, Route::P2c);
         let shares = sim.take_shares();
-        assert!(shares[4] < 0.03, "{name}: failing endpoint's share {shares:?}");
+        assert!(
+            shares[4] < 0.03,
+            "{name}: failing endpoint's share {shares:?}"
+        );
     }
 }
 
@@ -102,14 +110,24 @@ fn unequal_backends_a_static_split_overloads_one_p2c_keeps_all_under_capacity() 
     // split configured 40/30/30 sends 400/s to the smallest one: its queue
     // grows without bound. P2C over peak-EWMA load sees its latency rise
     // and keeps every queue short.
-    let backends = [Backend::new(2, 10), Backend::new(6, 10), Backend::new(8, 10)];
+    let backends = [
+        Backend::new(2, 10),
+        Backend::new(6, 10),
+        Backend::new(8, 10),
+    ];
 
     let mut skewed = Sim::new(builder(), &backends);
     skewed.run(10_000, 1, Route::Static(&[40, 30, 30]));
     let skewed_queues = skewed.max_queued();
-    assert!(skewed_queues[0] > 1_000, "static split queues {skewed_queues:?}");
+    assert!(
+        skewed_queues[0] > 1_000,
+        "static split queues {skewed_queues:?}"
+    );
 
-    let builder = builder().load(PeakEwma::new(Duration::from_millis(10), Duration::from_secs(1)));
+    let builder = builder().load(PeakEwma::new(
+        Duration::from_millis(10),
+        Duration::from_secs(1),
+    ));
     let mut p2c = Sim::new(builder, &backends);
     p2c.run(10_000, 1, Route::P2c);
     let queues = p2c.max_queued();

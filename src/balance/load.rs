@@ -260,7 +260,10 @@ mod tests {
 
     #[test]
     fn fast_failures_do_not_look_fast() {
-        for load in [&PeakEwma::default() as &dyn Load, &PendingRequests::default()] {
+        for load in [
+            &PeakEwma::default() as &dyn Load,
+            &PendingRequests::default(),
+        ] {
             let (ok, bad) = (LoadCell::new(), LoadCell::new());
             load.init(&ok, 0);
             load.init(&bad, 0);

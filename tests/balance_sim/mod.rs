@@ -153,7 +153,9 @@ impl Sim {
             (now, Outcome::Overload)
         } else {
             // FIFO onto the worker free first.
-            let w = (0..s.free_at.len()).min_by_key(|&w| s.free_at[w]).expect("a worker");
+            let w = (0..s.free_at.len())
+                .min_by_key(|&w| s.free_at[w])
+                .expect("a worker");
             let start = s.free_at[w].max(now);
             s.free_at[w] = start + s.backend.service_ms;
             (start + s.backend.service_ms, Outcome::Success)
@@ -193,7 +195,10 @@ impl Sim {
     pub fn take_shares(&mut self) -> Vec<f64> {
         let served = self.take_served();
         let total: u64 = served.iter().sum();
-        served.iter().map(|&s| s as f64 / total.max(1) as f64).collect()
+        served
+            .iter()
+            .map(|&s| s as f64 / total.max(1) as f64)
+            .collect()
     }
 
     /// The longest queue (calls beyond its workers) each backend had.

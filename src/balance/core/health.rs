@@ -151,7 +151,11 @@ pub(crate) fn sweep<T>(nodes: &[std::sync::Arc<Node<T>>], common: &Common, now: 
     let mut rates: Vec<(usize, f64)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let window = node.window.swap(0, Ordering::Relaxed);
-        if node.is_ejected(now) || node.is_removed() {
+        // Read before `is_ejected`, which may end an expired ejection: an
+        // endpoint ejected at any point of the interval keeps its
+        // multiplier.
+        let was_ejected = node.health.load(Ordering::Acquire) != 0;
+        if node.is_ejected(now) || was_ejected {
             continue;
         }
         let m = node.multiplier.load(Ordering::Relaxed);

@@ -115,7 +115,9 @@ where
     T: Send + Sync + 'static,
 {
     pub(crate) fn from_config(config: Config) -> Self {
-        let seed = config.seed.unwrap_or_else(|| Rng::from_entropy().next_u64());
+        let seed = config
+            .seed
+            .unwrap_or_else(|| Rng::from_entropy().next_u64());
         let now = config.clock.now_nanos();
         let next_sweep = now.saturating_add(config.interval);
         let snapshot = Arc::new(Snapshot {
@@ -278,7 +280,10 @@ impl<K: fmt::Debug, T> fmt::Debug for Chooser<K, T> {
         f.debug_struct("Chooser")
             .field("name", &self.shared.common.config.name)
             .field("endpoints", &self.snapshot.nodes.len())
-            .field("ejected", &self.shared.common.ejected.load(Ordering::Relaxed))
+            .field(
+                "ejected",
+                &self.shared.common.ejected.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }

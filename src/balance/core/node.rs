@@ -132,12 +132,9 @@ impl<T> Node<T> {
         if elapsed >= window {
             // Done ramping: later picks skip the arithmetic. A CAS, so a
             // ramp restarted meanwhile (a return) is kept.
-            let _ = self.ramp_from.compare_exchange(
-                from,
-                0,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            let _ = self
+                .ramp_from
+                .compare_exchange(from, 0, Ordering::Relaxed, Ordering::Relaxed);
             return 1.0;
         }
         (elapsed / window)
