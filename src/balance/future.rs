@@ -14,9 +14,9 @@ use crate::classify::{Classify, Outcome};
 use crate::BoxError;
 
 pin_project! {
-    /// The response future of [`Balance`](super::Balance): waits for the
-    /// picked endpoint's service to be ready, calls it, and records the
-    /// outcome. Dropping it at any point returns the endpoint's pending
+    /// The response future of [`Balance`](super::Balance): the endpoint's
+    /// call, whose outcome it records (when `call` had to pick afresh, it
+    /// first waits for that endpoint's readiness). Dropping it at any point returns the endpoint's pending
     /// count and the gates' tickets.
     ///
     /// ```
@@ -52,16 +52,24 @@ pin_project! {
     where
         S: Service<Req>,
     {
-        Ready { svc: Option<S>, req: Option<Req> },
+        Waiting { svc: Option<S>, req: Option<Req> },
         Called { #[pin] fut: S::Future },
         Failed { err: Option<Unavailable> },
     }
 }
 
 impl<S: Service<Req>, Req, C> ResponseFuture<S, Req, C> {
-    pub(crate) fn new(svc: S, req: Req, pick: Pick<S>, classifier: C) -> Self {
+    pub(crate) fn called(fut: S::Future, pick: Pick<S>, classifier: C) -> Self {
         Self {
-            state: State::Ready {
+            state: State::Called { fut },
+            pick: Some(pick),
+            classifier,
+        }
+    }
+
+    pub(crate) fn waiting(svc: S, req: Req, pick: Pick<S>, classifier: C) -> Self {
+        Self {
+            state: State::Waiting {
                 svc: Some(svc),
                 req: Some(req),
             },
@@ -91,7 +99,7 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Ready { svc, req } => {
+                StateProj::Waiting { svc, req } => {
                     let s = svc.as_mut().expect("polled after completion");
                     if let Err(e) = ready!(s.poll_ready(cx)) {
                         // A dead endpoint is a failed call to it.
@@ -99,6 +107,12 @@ where
                             pick.record(Outcome::Failure);
                         }
                         return Poll::Ready(Err(e.into()));
+                    }
+                    if this.pick.as_ref().is_some_and(Pick::is_removed) {
+                        // Removed while this call waited for readiness (it
+                        // was picked after `poll_ready`): not sent.
+                        *this.pick = None;
+                        return Poll::Ready(Err(Box::new(Unavailable::all_refusing())));
                     }
                     let (mut s, r) = (svc.take(), req.take());
                     let fut = match (&mut s, r) {
@@ -126,7 +140,7 @@ where
 impl<S: Service<Req>, Req, C> fmt::Debug for ResponseFuture<S, Req, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Ready { .. } => "waiting for the endpoint",
+            State::Waiting { .. } => "waiting for the endpoint",
             State::Called { .. } => "called",
             State::Failed { .. } => "failed",
         };

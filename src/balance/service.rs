@@ -9,19 +9,19 @@ use tower::Service;
 
 use super::core::{Chooser, Pick};
 use super::future::ResponseFuture;
-use crate::classify::{Classify, DefaultClassifier};
+use crate::classify::{Classify, DefaultClassifier, Outcome};
 use crate::BoxError;
 
 /// A power-of-two-choices balancer over the endpoints of a [`Chooser`].
 ///
-/// Endpoint services must be `Clone`: a call clones the picked endpoint's
-/// service and drives that clone's readiness in its own response future, so
-/// an endpoint that is not ready becomes ready through the calls waiting on
-/// it, with no background task, and clones of the balancer share the set
-/// and the load state directly (no `Buffer`). `poll_ready` reserves a pick
-/// (a call counted in flight) and is always ready; `call` sends to it,
-/// unless the endpoint was removed in between, then picks again. When no
-/// endpoint is usable the response future fails at once with
+/// Endpoint services must be `Clone` (and `Sync`, as the set is shared):
+/// `poll_ready` picks an endpoint, counts a call in flight to it, clones
+/// its service and drives that clone to readiness, so an endpoint that is
+/// not ready becomes ready through the caller waiting on it, with no
+/// background task; clones of the balancer share the set and the load state
+/// directly (no `Buffer`). `call` sends to the reserved endpoint unless it
+/// was removed in between; then it picks again. When no endpoint is usable
+/// `poll_ready` is still ready and the response future fails at once with
 /// [`Unavailable`](super::Unavailable).
 ///
 /// ```
@@ -45,8 +45,19 @@ use crate::BoxError;
 pub struct Balance<K, S, C = DefaultClassifier> {
     chooser: Chooser<K, S>,
     classifier: C,
-    reserved: Option<Pick<S>>,
+    reserved: Option<Reserved<S>>,
 }
+
+/// A picked endpoint and this caller's clone of its service.
+struct Reserved<S> {
+    pick: Pick<S>,
+    svc: S,
+    ready: bool,
+}
+
+/// Endpoints whose service fails `poll_ready` that one `poll_ready` tries
+/// before giving up (then `call` fails fast).
+const DEAD_ENDPOINT_RETRIES: usize = 3;
 
 impl<K, S> Balance<K, S> {
     /// A balancer over `chooser`'s endpoints; `Ok` counts as a success,
@@ -85,24 +96,66 @@ where
     type Future = ResponseFuture<S, Req, C>;
 
     #[inline]
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        if self.reserved.as_ref().map_or(true, Pick::is_removed) {
-            // A failed pick is not an error here (that would mean "this
-            // service is dead"): `call` tries again and fails its future.
-            self.reserved = self.chooser.pick().ok();
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        let mut dead = 0;
+        loop {
+            let Some(r) = &mut self.reserved else {
+                match self.chooser.pick() {
+                    Ok(pick) => {
+                        let svc = pick.get().clone();
+                        self.reserved = Some(Reserved {
+                            pick,
+                            svc,
+                            ready: false,
+                        });
+                        continue;
+                    }
+                    // Not an error here (that would mean "this service is
+                    // dead"): `call` tries again and fails its future.
+                    Err(_) => return Poll::Ready(Ok(())),
+                }
+            };
+            if r.pick.is_removed() {
+                self.reserved = None;
+                continue;
+            }
+            if r.ready {
+                return Poll::Ready(Ok(()));
+            }
+            match r.svc.poll_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {
+                    r.ready = true;
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Err(_)) => {
+                    // A dead endpoint is a failed call to it: outlier
+                    // detection ejects it if it stays dead.
+                    if let Some(r) = self.reserved.take() {
+                        r.pick.record(Outcome::Failure);
+                    }
+                    dead += 1;
+                    if dead == DEAD_ENDPOINT_RETRIES {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+            }
         }
-        Poll::Ready(Ok(()))
     }
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        let pick = match self.reserved.take().filter(|p| !p.is_removed()) {
-            Some(pick) => Ok(pick),
-            None => self.chooser.pick(),
-        };
-        match pick {
-            Ok(pick) => ResponseFuture::new(pick.get().clone(), req, pick, self.classifier.clone()),
-            Err(unavailable) => ResponseFuture::failed(unavailable, self.classifier.clone()),
+        let classifier = self.classifier.clone();
+        match self.reserved.take() {
+            Some(mut r) if r.ready && !r.pick.is_removed() => {
+                ResponseFuture::called(r.svc.call(req), r.pick, classifier)
+            }
+            // Removed since `poll_ready`, or `call` without `poll_ready`:
+            // pick afresh; the future drives readiness.
+            _ => match self.chooser.pick() {
+                Ok(pick) => ResponseFuture::waiting(pick.get().clone(), req, pick, classifier),
+                Err(unavailable) => ResponseFuture::failed(unavailable, classifier),
+            },
         }
     }
 }
@@ -123,7 +176,7 @@ impl<K: fmt::Debug, S, C> fmt::Debug for Balance<K, S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Balance")
             .field("chooser", &self.chooser)
-            .field("reserved", &self.reserved)
+            .field("reserved", &self.reserved.as_ref().map(|r| &r.pick))
             .finish_non_exhaustive()
     }
 }
