@@ -109,3 +109,9 @@ pub use self::layer::BreakerLayer;
 pub use self::metrics::Metrics;
 pub use self::service::Breaker;
 pub use self::state::State;
+
+/// A raw permit from the words a balancer ticket carries.
+#[cfg(feature = "balance")]
+pub(crate) fn core_raw_permit(words: [u64; 2]) -> self::core::RawPermit {
+    self::core::RawPermit::from_words(words)
+}
