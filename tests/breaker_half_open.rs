@@ -146,7 +146,7 @@ fn half_open_admits_exactly_the_permitted_probes() {
         assert_eq!(refused.retry_after(), None);
         assert_eq!(
             refused.to_string(),
-            "circuit breaker is half-open and all probe slots are taken"
+            "circuit breaker 'test' is HALF_OPEN and does not permit further calls"
         );
     }
     assert_eq!(breaker.metrics().not_permitted_calls(), 5);

@@ -52,7 +52,10 @@ fn forced_open_refuses_everything_until_told_otherwise() {
         let refused = breaker.try_acquire().unwrap_err();
         assert_eq!(refused.state(), State::ForcedOpen);
         assert_eq!(refused.retry_after(), None);
-        assert_eq!(refused.to_string(), "circuit breaker is forced open");
+        assert_eq!(
+            refused.to_string(),
+            "circuit breaker 'test' is FORCED_OPEN and does not permit further calls"
+        );
         clock.advance(Duration::from_secs(3600));
     }
     let m = breaker.metrics();

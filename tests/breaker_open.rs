@@ -76,7 +76,10 @@ fn open_error_carries_state_and_retry_after() {
     let open = breaker.try_acquire().unwrap_err();
     assert_eq!(open.state(), State::Open);
     assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
-    assert_eq!(open.to_string(), "circuit breaker is open");
+    assert_eq!(
+        open.to_string(),
+        "circuit breaker 'test' is OPEN and does not permit further calls"
+    );
 
     clock.advance(Duration::from_millis(4_250));
     let open = breaker.try_acquire().unwrap_err();

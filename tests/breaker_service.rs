@@ -51,7 +51,8 @@ fn received<U>(handle: &mut mock::Handle<u32, U>, what: &str) -> (u32, mock::Sen
 }
 
 fn open_of(err: &BoxError) -> Open {
-    *err.downcast_ref::<Open>()
+    err.downcast_ref::<Open>()
+        .cloned()
         .unwrap_or_else(|| panic!("expected a rejection, got {err}"))
 }
 

@@ -20,6 +20,10 @@ use std::fmt;
 
 /// A circuit breaker's state.
 ///
+/// Exactly resilience4j's six states. The set is part of the breaker's
+/// definition and will not grow, so the enum is exhaustive: match it
+/// without a wildcard arm (a gauge, a status page).
+///
 /// ```
 /// use seawall::breaker::State;
 /// assert_eq!(State::HalfOpen.as_str(), "half_open");

@@ -34,8 +34,8 @@ use crate::clock::{saturating_nanos, SharedClock};
 use crate::observe::SharedObserver;
 use crate::sync::{AtomicU64, CachePadded, Ordering};
 
-pub use self::permit::Permit;
 pub(crate) use self::permit::RawPermit;
+pub use self::permit::{OwnedPermit, Permit};
 
 /// A circuit breaker: a cheap, cloneable handle to one shared state
 /// machine.

@@ -11,10 +11,11 @@ impl CircuitBreaker {
         self.inner.slow_nanos.is_some() || self.inner.window.needs_time()
     }
 
-    pub(super) fn is_slow(&self, raw: RawPermit, now: u64) -> bool {
-        self.inner
-            .slow_nanos
-            .is_some_and(|limit| now.saturating_sub(raw.start) > limit)
+    /// Whether the call was slow: by the latency its caller measured, if
+    /// given, else by the clock.
+    pub(super) fn is_slow(&self, raw: RawPermit, now: u64, measured: Option<u64>) -> bool {
+        let elapsed = measured.unwrap_or_else(|| now.saturating_sub(raw.start));
+        self.inner.slow_nanos.is_some_and(|limit| elapsed > limit)
     }
 
     #[inline]
@@ -28,11 +29,11 @@ impl CircuitBreaker {
         {
             return;
         }
-        self.record_slow(raw, outcome)
+        self.record_slow(raw, outcome, None)
     }
 
     #[inline(never)]
-    pub(super) fn record_slow(&self, raw: RawPermit, outcome: Outcome) {
+    pub(super) fn record_slow(&self, raw: RawPermit, outcome: Outcome, measured: Option<u64>) {
         if outcome == Outcome::Ignored {
             return self.release_raw(raw);
         }
@@ -50,7 +51,7 @@ impl CircuitBreaker {
                 } else {
                     0
                 };
-                let slow = self.is_slow(raw, now);
+                let slow = self.is_slow(raw, now, measured);
                 let is_current = || self.word().gen == raw.gen();
                 let trip = inner.window.record(
                     &inner.thresholds,
@@ -76,7 +77,7 @@ impl CircuitBreaker {
                         .max_wait_duration_in_half_open_state
                         .is_some();
                 let clock = if timed { inner.clock.now_nanos() } else { 0 };
-                let slow = self.is_slow(raw, clock);
+                let slow = self.is_slow(raw, clock, measured);
                 let now = clock.saturating_sub(inner.origin);
                 let mut w = inner.state.load(Ordering::Acquire);
                 loop {
