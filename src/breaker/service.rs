@@ -148,8 +148,11 @@ impl<H: Deref<Target = CircuitBreaker>> CallPermit<H> {
     where
         C: Classify<Res, E>,
     {
+        // Classified before the permit is taken: a classifier that panics
+        // leaves it here, and the drop gives a probe slot back.
+        let outcome = classifier.classify(result);
         if let Some(raw) = self.raw.take() {
-            self.handle.record_raw(raw, classifier.classify(result));
+            self.handle.record_raw(raw, outcome);
         }
     }
 }
