@@ -122,6 +122,14 @@
 //! healthy call costs about one uncontended atomic operation
 //! (`benches/breaker.rs`).
 //!
+//! # Composition
+//!
+//! The [`guide`] shows the breaker with tower's `retry` and `timeout`, in an
+//! axum application (503 with `Retry-After`), one per endpoint, and how to
+//! choose its window and thresholds. Outside tower, take an
+//! [`OwnedPermit`] in your own service, or wrap a future with
+//! [`CircuitBreaker::call`].
+//!
 //! # Example
 //!
 //! ```
@@ -158,6 +166,7 @@ mod config;
 mod core;
 pub mod error;
 pub mod future;
+pub mod guide;
 mod handle;
 #[cfg(feature = "keyed")]
 mod keyed;
