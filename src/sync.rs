@@ -14,31 +14,6 @@ pub(crate) use loom::sync::atomic::{
     fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 
-/// A lock for state off the lock-free paths: parking_lot's (small, no
-/// poisoning), or loom's under the models.
-#[cfg(all(feature = "limit", not(seawall_loom)))]
-pub(crate) use parking_lot::Mutex;
-
-#[cfg(seawall_loom)]
-#[derive(Debug, Default)]
-pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
-
-#[cfg(seawall_loom)]
-pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
-
-#[cfg(seawall_loom)]
-#[allow(dead_code)]
-impl<T> Mutex<T> {
-    pub(crate) fn new(value: T) -> Self {
-        Self(loom::sync::Mutex::new(value))
-    }
-
-    /// Poisoning cannot happen in the models: they do not unwind in a lock.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        self.0.lock().expect("not poisoned")
-    }
-}
-
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.
 ///
