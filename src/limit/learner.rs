@@ -12,12 +12,14 @@ const BATCH: usize = 16;
 /// Owns an [`Algorithm`], feeds it completed calls and publishes its limit
 /// for admission to read with one load.
 ///
-/// Samples first go to a per-thread stripe (a small buffer on its own cache
-/// line, so a thread's lock of it is uncontended and stays in its cache).
-/// A stripe hands its buffer to the algorithm, under the one shared lock,
-/// after every sample while it is the only stripe feeding the learner, so a
-/// single caller sees the exact per-sample behaviour; once another stripe
-/// has fed it in between, after every 16 samples. Under contention the
+/// Each thread records on its stripe (on its own cache line). While one
+/// stripe alone feeds the learner, each sample goes straight to the
+/// algorithm under the one shared lock, so a single caller sees the exact
+/// per-sample behaviour at the cost of one uncontended lock. Once another
+/// stripe has fed the algorithm in between, the stripe buffers its samples
+/// (its buffer's lock is uncontended and stays in its thread's cache) and
+/// hands them over 16 at a time, until it finds nobody else fed the
+/// algorithm since its own last feed. Under contention the
 /// algorithm's lock is then taken once per 16 calls per thread instead of
 /// once per call: the limit may lag by up to 16 samples per thread (a stripe
 /// whose thread goes idle keeps its last samples until it records again or
@@ -37,22 +39,28 @@ const BATCH: usize = 16;
 /// ```
 pub struct Learner {
     limit: CachePadded<AtomicU32>,
-    stripes: Box<[CachePadded<Mutex<Stripe>>]>,
-    shared: Mutex<Shared>,
+    stripes: Box<[CachePadded<Cell>]>,
+    shared: CachePadded<Mutex<Shared>>,
+}
+
+/// One stripe: whether it buffers, and its buffer.
+struct Cell {
+    /// 1 while this stripe batches (another stripe fed the algorithm since
+    /// it last did), 0 while it feeds each sample straight through. Only a
+    /// hint: a stale read sends one sample down the other path.
+    batching: AtomicU32,
+    buffer: Mutex<Stripe>,
 }
 
 struct Stripe {
     samples: [LimitSample; BATCH],
     len: usize,
-    /// Samples to buffer before feeding the algorithm: 1 alone, `BATCH`
-    /// when another stripe fed it since this one last did.
-    flush_at: usize,
-    /// `Shared::flushes` just after this stripe's last flush.
-    seen: u64,
 }
 
 struct Shared {
     algorithm: Box<dyn Algorithm>,
+    /// The stripe that fed the algorithm last (`usize::MAX`: none yet).
+    last: usize,
     flushes: u64,
 }
 
@@ -61,8 +69,6 @@ impl Stripe {
         Self {
             samples: [LimitSample::new(std::time::Duration::ZERO, 0, false); BATCH],
             len: 0,
-            flush_at: 1,
-            seen: 0,
         }
     }
 
@@ -83,7 +89,7 @@ impl Learner {
     /// A learner for `algorithm`, its limit published at once.
     pub fn new(algorithm: Box<dyn Algorithm>) -> Self {
         // Two under loom: the models put their threads on different
-        // stripes (`record_on`) to race two feeds.
+        // stripes (`record_on_stripe`) to race two feeds.
         let stripes = if cfg!(seawall_loom) {
             2
         } else {
@@ -95,12 +101,18 @@ impl Learner {
         Self {
             limit: CachePadded(AtomicU32::new(algorithm.limit().max(1))),
             stripes: (0..stripes)
-                .map(|_| CachePadded(Mutex::new(Stripe::new())))
+                .map(|_| {
+                    CachePadded(Cell {
+                        batching: AtomicU32::new(0),
+                        buffer: Mutex::new(Stripe::new()),
+                    })
+                })
                 .collect(),
-            shared: Mutex::new(Shared {
+            shared: CachePadded(Mutex::new(Shared {
                 algorithm,
+                last: usize::MAX,
                 flushes: 0,
-            }),
+            })),
         }
     }
 
@@ -127,23 +139,37 @@ impl Learner {
     }
 
     fn record_on(&self, hint: usize, sample: LimitSample) -> Option<u32> {
-        let stripe = &self.stripes[hint & (self.stripes.len() - 1)];
-        let mut stripe = stripe.lock();
+        let index = hint & (self.stripes.len() - 1);
+        let cell = &self.stripes[index];
+        // Relaxed: the flag only picks a path; both are correct.
+        if cell.batching.load(Ordering::Relaxed) == 0 {
+            // Alone: straight to the algorithm, one lock as in the naive
+            // design, so a single caller sees exact per-sample behaviour.
+            let mut shared = self.shared.lock();
+            if shared.last != index && shared.last != usize::MAX {
+                cell.batching.store(1, Ordering::Relaxed);
+            }
+            shared.last = index;
+            shared.flushes += 1;
+            shared.algorithm.update(sample);
+            return self.publish(&shared);
+        }
+        let mut stripe = cell.buffer.lock();
         stripe.push(sample);
-        if stripe.len < stripe.flush_at {
+        if stripe.len < BATCH {
             return None;
         }
-        self.feed(&mut stripe)
+        self.feed(index, &mut stripe)
     }
 
     /// Feeds every buffered sample now; `Some(limit)` when the published
     /// limit changed.
     pub fn flush(&self) -> Option<u32> {
         let mut changed = None;
-        for stripe in self.stripes.iter() {
-            let mut stripe = stripe.lock();
+        for (index, cell) in self.stripes.iter().enumerate() {
+            let mut stripe = cell.buffer.lock();
             if stripe.len > 0 {
-                changed = self.feed(&mut stripe).or(changed);
+                changed = self.feed(index, &mut stripe).or(changed);
             }
         }
         changed
@@ -154,23 +180,34 @@ impl Learner {
         f(&*self.shared.lock().algorithm)
     }
 
-    fn feed(&self, stripe: &mut Stripe) -> Option<u32> {
+    fn feed(&self, index: usize, stripe: &mut Stripe) -> Option<u32> {
         // Lock order: a stripe, then the shared state; nothing takes them
         // the other way round.
         let mut shared = self.shared.lock();
-        let others = shared.flushes != stripe.seen;
+        if shared.last == index {
+            // Nobody else fed it since this stripe last did: alone again.
+            self.stripes[index].batching.store(0, Ordering::Relaxed);
+        }
+        shared.last = index;
         shared.flushes += 1;
-        stripe.seen = shared.flushes;
-        stripe.flush_at = if others { BATCH } else { 1 };
         for sample in &stripe.samples[..stripe.len] {
             shared.algorithm.update(*sample);
         }
         stripe.len = 0;
+        self.publish(&shared)
+    }
+
+    /// Publishes the algorithm's limit; the caller holds the shared lock.
+    fn publish(&self, shared: &Shared) -> Option<u32> {
         let new = shared.algorithm.limit().max(1);
         // Published under the lock, so the limit readers see is always the
-        // one of the latest update, never an older one stored late.
-        let old = self.limit.swap(new, Ordering::Relaxed);
-        (old != new).then_some(new)
+        // one of the latest update, never an older one stored late; being
+        // the only writer, a load and a store (only on change) suffice.
+        if self.limit.load(Ordering::Relaxed) == new {
+            return None;
+        }
+        self.limit.store(new, Ordering::Relaxed);
+        Some(new)
     }
 }
 
@@ -229,21 +266,32 @@ mod tests {
         learner.flush();
         // Every success added one, however the samples were batched.
         assert_eq!(learner.limit(), 100 + threads * per_thread);
-        let flushes = learner.shared.lock().flushes;
-        assert!(flushes <= u64::from(threads * per_thread) + learner.stripes.len() as u64);
     }
 
     #[test]
-    fn a_stripe_that_saw_another_batches_until_alone_again() {
+    fn stripes_batch_while_another_feeds_and_stop_when_alone() {
         let learner = Learner::new(aimd());
-        let mut stripe = Stripe::new();
-        learner.shared.lock().flushes = 7; // another stripe fed the algorithm
-        stripe.push(used());
-        learner.feed(&mut stripe);
-        assert_eq!(stripe.flush_at, BATCH);
-        stripe.push(used());
-        learner.feed(&mut stripe);
-        assert_eq!(stripe.flush_at, 1, "nobody else fed it in between");
+        let batching = |i: usize| learner.stripes[i].batching.load(Ordering::Relaxed) == 1;
+        let stripes = learner.stripes.len();
+        learner.record_on(0, used());
+        assert!(!batching(0), "the first feeder is alone");
+        learner.record_on(1, used());
+        assert!(
+            batching(1 % stripes) || stripes == 1,
+            "stripe 0 fed in between"
+        );
+        if stripes > 1 {
+            // Stripe 1 now buffers: 15 samples reach nobody, the 16th all.
+            for _ in 1..BATCH {
+                assert_eq!(learner.record_on(1, used()), None);
+            }
+            assert_eq!(learner.limit(), 102);
+            assert_eq!(learner.record_on(1, used()), Some(118));
+            // Nobody fed the algorithm between stripe 1's two feeds: it is
+            // alone again and back to one sample at a time.
+            assert!(!batching(1));
+            assert_eq!(learner.record_on(1, used()), Some(119));
+        }
     }
 
     #[test]
