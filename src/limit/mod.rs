@@ -7,3 +7,4 @@ mod learner;
 pub mod sim;
 
 pub use self::algorithm::{Algorithm, LimitSample};
+pub use self::learner::Learner;
