@@ -14,6 +14,7 @@
 //! | [`limit`] | adaptive concurrency limits |
 //! | [`classify`] | the one notion of a call's outcome every layer learns from |
 //! | [`clock`] | injected monotonic time; a manual clock for tests |
+//! | [`keyed`] | one value per key, made on first use, evicted when idle (feature `keyed`) |
 //! | [`observe`] | events, the observer hook, `tracing` and `metrics` observers |
 //!
 //! # Quick start
@@ -53,13 +54,17 @@
 //! | `breaker` | yes | the circuit breaker |
 //! | `bulkhead` | no | the bulkhead |
 //! | `limit` | no | the adaptive concurrency limit |
-//! | `full` | no | every capability |
+//! | `full` | no | every capability and integration: all the features below |
+//! | `keyed` | no | [`keyed::KeyedMap`], behind per-key breakers and bulkheads |
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
 //! | `serde` | no | deserializing configurations, durations as `"30s"` |
-//! | `http` | no | [`classify::HttpClassifier`] |
+//! | `http` | yes | [`classify::HttpClassifier`], `BreakerLayer::http` |
 
-#![cfg_attr(not(any(feature = "breaker", feature = "limit")), allow(dead_code))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The shared pieces (clock, observer plumbing, striped handles) are used by
+// the breaker; a build with another capability alone leaves some unused.
+#![cfg_attr(not(feature = "breaker"), allow(dead_code))]
 
 #[cfg(any(feature = "bulkhead", feature = "limit"))]
 mod admission;
@@ -72,13 +77,16 @@ pub mod bulkhead;
 pub mod classify;
 pub mod clock;
 mod error;
+#[cfg(feature = "keyed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyed")))]
+pub mod keyed;
 #[cfg(feature = "limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "limit")))]
 pub mod limit;
 pub mod observe;
 mod sync;
 
-pub use error::ConfigError;
+pub use error::{rejection, ConfigError, Rejection};
 
 /// The boxed error type of every seawall service, as in tower.
 pub use tower::BoxError;

@@ -175,29 +175,45 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
-/// A type-erased observer as layers store it.
-#[derive(Clone)]
-pub(crate) struct SharedObserver(std::sync::Arc<dyn Observer>);
+/// A type-erased observer as layers store it: none, or one that may itself
+/// fan out to several.
+#[derive(Clone, Default)]
+pub(crate) struct SharedObserver(Option<std::sync::Arc<dyn Observer>>);
 
 impl SharedObserver {
-    pub(crate) fn new(observer: impl Observer) -> Self {
-        Self(std::sync::Arc::new(observer))
+    /// Adds `observer` after the ones already there: setting a second
+    /// observer must not silently drop the first.
+    pub(crate) fn and(self, observer: impl Observer) -> Self {
+        Self(Some(match self.0 {
+            None => std::sync::Arc::new(observer),
+            Some(first) => std::sync::Arc::new((Fanout(first), observer)),
+        }))
     }
 
+    #[inline]
     pub(crate) fn emit(&self, event: &Event<'_>) {
-        self.0.on_event(event)
+        if let Some(observer) = &self.0 {
+            observer.on_event(event)
+        }
     }
 }
 
-impl Default for SharedObserver {
-    fn default() -> Self {
-        Self::new(())
+/// The observers added before, in front of one added later.
+struct Fanout(std::sync::Arc<dyn Observer>);
+
+impl Observer for Fanout {
+    fn on_event(&self, event: &Event<'_>) {
+        self.0.on_event(event)
     }
 }
 
 impl fmt::Debug for SharedObserver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Observer")
+        f.write_str(if self.0.is_some() {
+            "Observer"
+        } else {
+            "NoObserver"
+        })
     }
 }
 
@@ -309,16 +325,30 @@ impl Observer for TracingObserver {
 /// | `seawall_limit_rejections_total` | counter | `limiter` |
 /// | `seawall_limit` | gauge (on change) | `limiter` |
 ///
+/// Handles are registered with the recorder once, on a breaker's first
+/// event (each counter on its first use), and kept: after that an event
+/// allocates nothing, so a refused call during an outage costs a counter
+/// increment. The recorder is the one in place at that first event. Clones
+/// share the registered handles.
+///
 /// ```
 /// use seawall::breaker::CircuitBreaker;
 /// use seawall::observe::MetricsObserver;
-/// let breaker = CircuitBreaker::builder().observer(MetricsObserver).build()?;
+/// let breaker = CircuitBreaker::builder().observer(MetricsObserver::new()).build()?;
 /// # Ok::<(), seawall::ConfigError>(())
 /// ```
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MetricsObserver;
+#[derive(Debug, Clone, Default)]
+pub struct MetricsObserver(std::sync::Arc<metrics_handles::Registry>);
+
+#[cfg(feature = "metrics")]
+impl MetricsObserver {
+    /// An observer with nothing registered yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 #[cfg(feature = "metrics")]
 impl Observer for MetricsObserver {
@@ -326,30 +356,20 @@ impl Observer for MetricsObserver {
         match *event {
             #[cfg(feature = "breaker")]
             Event::BreakerTransition { name, from, to, .. } => {
-                metrics::counter!(
-                    "seawall_breaker_transitions_total",
-                    "breaker" => name.to_owned(),
-                    "from" => from.as_str(),
-                    "to" => to.as_str()
-                )
-                .increment(1);
-                metrics::gauge!("seawall_breaker_state", "breaker" => name.to_owned())
-                    .set(to.code() as f64);
+                self.0.with(name, |h| {
+                    h.transition(from, to).increment(1);
+                    h.state.set(to.code() as f64);
+                });
             }
             #[cfg(feature = "breaker")]
-            Event::BreakerReset { name } => {
-                metrics::counter!("seawall_breaker_resets_total", "breaker" => name.to_owned())
-                    .increment(1);
-                metrics::gauge!("seawall_breaker_state", "breaker" => name.to_owned())
-                    .set(State::Closed.code() as f64);
-            }
+            Event::BreakerReset { name } => self.0.with(name, |h| {
+                h.resets.increment(1);
+                h.state.set(State::Closed.code() as f64);
+            }),
             #[cfg(feature = "breaker")]
-            Event::BreakerRejected { name, state, .. } => metrics::counter!(
-                "seawall_breaker_rejections_total",
-                "breaker" => name.to_owned(),
-                "state" => state.as_str()
-            )
-            .increment(1),
+            Event::BreakerRejected { name, state, .. } => {
+                self.0.with(name, |h| h.rejection(state).increment(1))
+            }
             #[cfg(feature = "bulkhead")]
             Event::BulkheadRejected { name, reason, .. } => metrics::counter!(
                 "seawall_bulkhead_rejections_total",
@@ -374,6 +394,91 @@ impl Observer for MetricsObserver {
             }
             #[cfg(not(any(feature = "breaker", feature = "bulkhead", feature = "limit")))]
             Event::_Never(_, never) => match never {},
+        }
+    }
+}
+
+/// The metric handles of each breaker a [`MetricsObserver`] has seen.
+#[cfg(feature = "metrics")]
+mod metrics_handles {
+    use std::sync::{Mutex, OnceLock};
+
+    #[cfg(feature = "breaker")]
+    use crate::breaker::State;
+
+    /// The usual case is one breaker per observer: its handles are read
+    /// without a lock. Further breakers' go in a list behind a mutex.
+    #[derive(Debug, Default)]
+    pub(super) struct Registry {
+        first: OnceLock<Handles>,
+        others: Mutex<Vec<Handles>>,
+    }
+
+    impl Registry {
+        pub(super) fn with(&self, name: &str, f: impl FnOnce(&Handles)) {
+            let first = self.first.get_or_init(|| Handles::new(name));
+            if &*first.name == name {
+                return f(first);
+            }
+            let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+            match others.iter().position(|h| &*h.name == name) {
+                Some(i) => f(&others[i]),
+                None => {
+                    others.push(Handles::new(name));
+                    f(others.last().expect("just pushed"))
+                }
+            }
+        }
+    }
+
+    /// One breaker's handles; counters whose labels depend on a state are
+    /// registered on first use.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        name: Box<str>,
+        pub(super) state: metrics::Gauge,
+        pub(super) resets: metrics::Counter,
+        #[cfg(feature = "breaker")]
+        rejections: [OnceLock<metrics::Counter>; State::ALL.len()],
+        #[cfg(feature = "breaker")]
+        transitions: [[OnceLock<metrics::Counter>; State::ALL.len()]; State::ALL.len()],
+    }
+
+    impl Handles {
+        fn new(name: &str) -> Self {
+            let label = name.to_owned();
+            Self {
+                name: name.into(),
+                state: metrics::gauge!("seawall_breaker_state", "breaker" => label.clone()),
+                resets: metrics::counter!("seawall_breaker_resets_total", "breaker" => label),
+                #[cfg(feature = "breaker")]
+                rejections: Default::default(),
+                #[cfg(feature = "breaker")]
+                transitions: Default::default(),
+            }
+        }
+
+        #[cfg(feature = "breaker")]
+        pub(super) fn rejection(&self, state: State) -> &metrics::Counter {
+            self.rejections[state.code() as usize].get_or_init(|| {
+                metrics::counter!(
+                    "seawall_breaker_rejections_total",
+                    "breaker" => self.name.to_string(),
+                    "state" => state.as_str()
+                )
+            })
+        }
+
+        #[cfg(feature = "breaker")]
+        pub(super) fn transition(&self, from: State, to: State) -> &metrics::Counter {
+            self.transitions[from.code() as usize][to.code() as usize].get_or_init(|| {
+                metrics::counter!(
+                    "seawall_breaker_transitions_total",
+                    "breaker" => self.name.to_string(),
+                    "from" => from.as_str(),
+                    "to" => to.as_str()
+                )
+            })
         }
     }
 }

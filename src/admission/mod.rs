@@ -21,6 +21,8 @@ mod wait;
 pub(crate) use self::core::Admission;
 pub(crate) use self::permit::{HasPool, Permit, Striped};
 pub(crate) use self::queue::{Order, WaitQueue};
+#[cfg(seawall_loom)]
+pub(crate) use self::wait::Acquire;
 pub(crate) use self::wait::{TimedAcquire, WaitError};
 
 use crate::sync::{fence, Ordering};
