@@ -10,8 +10,8 @@
 //! of the budget, so admission stays exact (see [`Admission`] for the
 //! argument, `tests/loom_admission.rs` for the models).
 
-// The bulkhead alone uses a part of it.
-#![cfg_attr(not(feature = "limit"), allow(dead_code))]
+// Each of the bulkhead and the limit alone uses a part of it.
+#![cfg_attr(not(all(feature = "bulkhead", feature = "limit")), allow(dead_code))]
 
 mod core;
 mod permit;
