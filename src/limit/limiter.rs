@@ -86,8 +86,7 @@ impl Inner {
             return;
         }
         let (_, parts) = &mut *applied;
-        let shares: Vec<f64> = self.partitions.iter().map(|p| p.1).collect();
-        partition::split(to, &shares, parts);
+        partition::split(to, self.partitions.iter().map(|p| p.1), parts);
         for (pool, &part) in self.pools.iter().zip(parts.iter()) {
             pool.set_limit(part);
         }
@@ -416,9 +415,8 @@ impl Builder {
         }
         let learner = Learner::new(self.algorithm);
         let limit = learner.limit();
-        let shares: Vec<f64> = self.partitions.iter().map(|p| p.1).collect();
-        let mut parts = Vec::new();
-        partition::split(limit, &shares, &mut parts);
+        let mut parts = Vec::with_capacity(self.partitions.len() + 1);
+        partition::split(limit, self.partitions.iter().map(|p| p.1), &mut parts);
         let pools = parts
             .iter()
             .map(|&part| {

@@ -35,11 +35,11 @@ impl HasPool for PoolRef {
 }
 
 /// Splits `limit` into the shared pool's part and each partition's.
-pub(crate) fn split(limit: u32, shares: &[f64], out: &mut Vec<u32>) {
+pub(crate) fn split(limit: u32, shares: impl Iterator<Item = f64>, out: &mut Vec<u32>) {
     out.clear();
     out.push(0);
     let mut reserved = 0u32;
-    for &share in shares {
+    for share in shares {
         let part = ((f64::from(limit) * share).floor() as u32).min(limit - reserved);
         reserved += part;
         out.push(part);
@@ -79,7 +79,7 @@ mod tests {
         ];
         let mut out = Vec::new();
         for (limit, shares, expected) in cases {
-            split(limit, shares, &mut out);
+            split(limit, shares.iter().copied(), &mut out);
             assert_eq!(out, expected, "limit {limit}, shares {shares:?}");
         }
     }
