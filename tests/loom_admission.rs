@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! RUSTFLAGS="--cfg seawall_loom" CARGO_TARGET_DIR=target/loom \
-//!     cargo test --release --features bulkhead --test loom_admission
+//!     cargo test --release --features bulkhead,limit --test loom_admission
 //! ```
 //!
 //! Under loom the core has two stripes and each model thread gets its own
@@ -314,5 +314,53 @@ fn a_cancelled_wait_never_keeps_a_permit() {
         waiter.join().unwrap();
         assert_eq!(bulkhead.available_permits(), 1);
         assert_eq!(bulkhead.waiting_callers(), 0);
+    });
+}
+
+/// Partition accounting: two partitions of one permit each. Each thread
+/// takes permits for its own partition (borrowing the other's when idle),
+/// and the total held never exceeds the limit; at the end every pool has
+/// all its permits back.
+#[cfg(feature = "limit")]
+#[test]
+fn partitions_never_exceed_the_limit_and_give_borrowed_permits_back() {
+    use seawall::limit::algorithm::Fixed;
+    use seawall::limit::Limiter;
+
+    check(3, |lead| {
+        let limiter = Limiter::builder(Fixed::new(2).unwrap())
+            .partition("live", 0.5)
+            .partition("batch", 0.5)
+            .build()
+            .unwrap();
+        let held = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = [(1, "live"), (2, "batch")]
+            .into_iter()
+            .map(|(me, partition)| {
+                let (limiter, held) = (limiter.clone(), held.clone());
+                thread::spawn(move || {
+                    lead.start(me);
+                    let mut mine = Vec::new();
+                    for _ in 0..2 {
+                        if let Ok(permit) = limiter.try_acquire_for(partition) {
+                            let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                            assert!(now <= 2, "{now} permits held under a limit of 2");
+                            mine.push(permit);
+                        }
+                    }
+                    held.fetch_sub(mine.len(), Ordering::SeqCst);
+                })
+            })
+            .collect();
+        lead.start(0);
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(limiter.in_flight(), 0);
+        assert_eq!(limiter.available(), 2);
+        // Each partition has its own permit back: both can be taken at
+        // once, one per partition.
+        let live = limiter.try_acquire_for("live").unwrap();
+        let batch = limiter.try_acquire_for("batch").unwrap();
+        assert!(limiter.try_acquire_for("live").is_err());
+        drop((live, batch));
     });
 }
