@@ -130,7 +130,8 @@ fn balance_rows(waker: &Waker) {
     use seawall::balance::{Balance, Chooser, Health, PeakEwma, PendingRequests};
 
     let endpoint = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
-    let builders: [(&str, fn() -> seawall::balance::Builder); 2] = [
+    type MakeBuilder = fn() -> seawall::balance::Builder;
+    let builders: [(&str, MakeBuilder); 2] = [
         ("peak ewma", || Chooser::builder().load(PeakEwma::default())),
         ("pending", || {
             Chooser::builder().load(PendingRequests::default())
