@@ -1,0 +1,2 @@
+//! The incident replay (filled in below).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The reference gateway over loopback (filled in below).

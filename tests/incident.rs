@@ -1,0 +1,1 @@
+//! The incident replay (filled in below).
