@@ -61,6 +61,11 @@ pub struct BackendStats {
     pub peak: AtomicU32,
     pub served: AtomicU64,
     pub failed: AtomicU64,
+    /// Time workers actually spent per call, and the time the model asked
+    /// for, in microseconds: their ratio is how much slower than asked a
+    /// loaded machine ran the backends.
+    pub busy_us: AtomicU64,
+    pub asked_us: AtomicU64,
     mode: AtomicU8,
     /// Extra service time in milliseconds (a slow backend).
     extra_ms: AtomicU64,
@@ -171,7 +176,15 @@ async fn serve(shared: Shared, req: Request<Incoming>) -> Result<Response<Full<B
     let thrash =
         1.0 + f64::from(crowd.saturating_sub(2 * spec.capacity)) / f64::from(spec.capacity.max(1));
     let extra = Duration::from_millis(stats.extra_ms.load(Ordering::Relaxed));
-    tokio::time::sleep(spec.service_time.mul_f64(thrash) + extra).await;
+    let asked = spec.service_time.mul_f64(thrash) + extra;
+    let began = std::time::Instant::now();
+    tokio::time::sleep(asked).await;
+    stats
+        .busy_us
+        .fetch_add(began.elapsed().as_micros() as u64, Ordering::Relaxed);
+    stats
+        .asked_us
+        .fetch_add(asked.as_micros() as u64, Ordering::Relaxed);
     stats.served.fetch_add(1, Ordering::Relaxed);
     let body = if req.uri().path().ends_with("/headers") {
         req.headers()
@@ -192,4 +205,16 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::from(body)));
     *res.status_mut() = status;
     res
+}
+
+impl BackendStats {
+    /// Starts a new peak from the calls in the system now.
+    pub fn reset_peak(&self) {
+        self.peak
+            .store(self.in_system.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.served.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -39,10 +39,17 @@ pub struct Endpoint {
     pub failures: AtomicU64,
     /// Calls its breaker refused.
     pub refused: AtomicU64,
-    /// Exponentially weighted latency in microseconds, failures counted as
-    /// slow so that a fast-failing endpoint does not look attractive.
+    /// Exponentially weighted latency in microseconds. It decays while no
+    /// call completes (as tower's peak-EWMA does), so an endpoint that was
+    /// slow, or just came back, is tried again rather than starved.
     ewma_us: AtomicU64,
+    /// When the estimate last learned, in microseconds since `epoch`.
+    updated_us: AtomicU64,
+    epoch: Instant,
 }
+
+/// How fast an unrefreshed latency estimate fades.
+const DECAY: Duration = Duration::from_secs(1);
 
 impl Endpoint {
     pub fn new(
@@ -72,6 +79,8 @@ impl Endpoint {
             failures: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             ewma_us: AtomicU64::new(0),
+            updated_us: AtomicU64::new(0),
+            epoch: Instant::now(),
         }
     }
 
@@ -80,7 +89,19 @@ impl Endpoint {
     }
 
     pub fn latency(&self) -> Duration {
-        Duration::from_micros(self.ewma_us.load(Ordering::Relaxed))
+        Duration::from_micros(self.decayed_us())
+    }
+
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    fn decayed_us(&self) -> u64 {
+        let since = self
+            .now_us()
+            .saturating_sub(self.updated_us.load(Ordering::Relaxed));
+        let keep = (-(since as f64) / DECAY.as_micros() as f64).exp();
+        (self.ewma_us.load(Ordering::Relaxed) as f64 * keep) as u64
     }
 
     /// Whether its breaker would admit a call now.
@@ -93,7 +114,7 @@ impl Endpoint {
     /// Peak-free load estimate for the choice between two endpoints:
     /// expected latency times the calls it would have.
     pub fn load(&self) -> u64 {
-        self.ewma_us.load(Ordering::Relaxed).max(1) * (u64::from(self.in_flight()) + 1)
+        self.decayed_us().max(1) * (u64::from(self.in_flight()) + 1)
     }
 
     /// Takes an in-flight slot, if fewer than `limit` are taken.
@@ -109,12 +130,11 @@ impl Endpoint {
         Some(InFlight(self.clone()))
     }
 
-    pub async fn call(
-        &self,
-        req: Request<Full<Bytes>>,
-        penalty: Duration,
-    ) -> Result<Response<Incoming>, BoxError> {
-        let start = std::time::Instant::now();
+    /// Calls the endpoint. Failures teach the latency estimate their real
+    /// latency: a fast-failing endpoint looks cheap only until its breaker
+    /// opens, and is not starved once it recovers.
+    pub async fn call(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, BoxError> {
+        let start = Instant::now();
         let result = match &self.service {
             EndpointService::Bare(s) => s.clone().oneshot(req).await,
             EndpointService::Guarded(s) => s.clone().oneshot(req).await,
@@ -131,27 +151,22 @@ impl Endpoint {
         if failed {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
-        let took = if failed {
-            penalty.max(start.elapsed())
-        } else {
-            start.elapsed()
-        };
-        self.observe(took);
+        self.observe(start.elapsed());
         result
     }
 
     fn observe(&self, took: Duration) {
         let sample = took.as_micros().min(u128::from(u32::MAX)) as u64;
         // Weight 1/4 for the newest sample: a few calls move the estimate.
-        let _ = self
-            .ewma_us
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-                Some(if old == 0 {
-                    sample
-                } else {
-                    (old * 3 + sample) / 4
-                })
-            });
+        // Two racing updates may lose one sample; an estimate can afford it.
+        let old = self.decayed_us();
+        let new = if old == 0 {
+            sample
+        } else {
+            (old * 3 + sample) / 4
+        };
+        self.ewma_us.store(new, Ordering::Relaxed);
+        self.updated_us.store(self.now_us(), Ordering::Relaxed);
     }
 }
 

@@ -6,7 +6,6 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -16,7 +15,6 @@ use seawall::BoxError;
 
 use super::config::StackKind;
 use super::endpoint::{Endpoint, InFlight};
-use super::forward::CallTimeout;
 
 /// Every endpoint the breakers admit is at its concurrency limit.
 #[derive(Debug)]
@@ -83,12 +81,8 @@ impl Pool {
     }
 
     pub async fn call(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, BoxError> {
-        let penalty = req
-            .extensions()
-            .get::<CallTimeout>()
-            .map_or(Duration::from_secs(1), |t| t.0);
         let slot = self.pick()?;
-        slot.endpoint().call(req, penalty).await
+        slot.endpoint().call(req).await
     }
 
     fn pick(&self) -> Result<InFlight, BoxError> {
