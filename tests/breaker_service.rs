@@ -41,7 +41,8 @@ fn open_and_wait(breaker: &CircuitBreaker, clock: &ManualClock) {
 }
 
 fn open_of(err: &BoxError) -> Open {
-    *err.downcast_ref::<Open>()
+    err.downcast_ref::<Open>()
+        .cloned()
         .unwrap_or_else(|| panic!("expected a rejection, got {err}"))
 }
 

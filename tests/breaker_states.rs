@@ -174,7 +174,10 @@ fn open_error_carries_state_and_retry_after() {
     let open = breaker.try_acquire().unwrap_err();
     assert_eq!(open.state(), State::Open);
     assert_eq!(open.retry_after(), Some(Duration::from_secs(10)));
-    assert_eq!(open.to_string(), "circuit breaker is open");
+    assert_eq!(
+        open.to_string(),
+        "circuit breaker 'test' is OPEN and does not permit further calls"
+    );
 
     clock.advance(Duration::from_millis(4_250));
     let open = breaker.try_acquire().unwrap_err();
@@ -346,8 +349,10 @@ fn half_open_failure_reopens() {
             (State::HalfOpen, State::Open),
         ]
     );
-    // OPEN after HALF_OPEN shows no closed window.
-    assert_eq!(breaker.metrics().calls(), 0);
+    // OPEN after HALF_OPEN shows the probe that failed.
+    let m = breaker.metrics();
+    assert_eq!((m.calls(), m.failed_calls()), (1, 1));
+    assert_eq!(m.failure_rate(), Some(100.0));
 }
 
 #[test]
@@ -415,7 +420,7 @@ fn half_open_admits_exactly_the_permitted_probes() {
         assert_eq!(refused.retry_after(), None);
         assert_eq!(
             refused.to_string(),
-            "circuit breaker is half-open and all probe slots are taken"
+            "circuit breaker 'test' is HALF_OPEN and does not permit further calls"
         );
     }
     assert_eq!(breaker.metrics().not_permitted_calls(), 5);
@@ -507,17 +512,16 @@ fn max_wait_in_half_open_reopens_a_stuck_probe_phase() {
         State::HalfOpen,
         "at exactly the maximum wait: still half-open"
     );
-    // No timer: still half-open until a call arrives.
+    // As if a timer had fired: OPEN as soon as the wait is over, before
+    // any call, and its wait counts from then.
     clock.advance(Duration::from_secs(1));
-    assert_eq!(breaker.state(), State::HalfOpen);
+    assert_eq!(breaker.state(), State::Open);
+    assert!(!breaker.is_call_permitted());
 
     let refused = breaker.try_acquire().unwrap_err();
-    assert_eq!(
-        refused.state(),
-        State::Open,
-        "the next call reopens the breaker"
-    );
-    assert_eq!(refused.retry_after(), Some(Duration::from_secs(10)));
+    assert_eq!(refused.state(), State::Open);
+    // Reopened when the maximum wait ran out, 1 s ago.
+    assert_eq!(refused.retry_after(), Some(Duration::from_secs(9)));
     assert_eq!(breaker.state(), State::Open);
     assert_eq!(
         transitions(&log),
@@ -597,7 +601,10 @@ fn forced_open_refuses_everything_until_told_otherwise() {
         let refused = breaker.try_acquire().unwrap_err();
         assert_eq!(refused.state(), State::ForcedOpen);
         assert_eq!(refused.retry_after(), None);
-        assert_eq!(refused.to_string(), "circuit breaker is forced open");
+        assert_eq!(
+            refused.to_string(),
+            "circuit breaker 'test' is FORCED_OPEN and does not permit further calls"
+        );
         clock.advance(Duration::from_secs(3600));
     }
     let m = breaker.metrics();
@@ -911,28 +918,33 @@ fn events_are_emitted_exactly_once_per_transition() {
 }
 
 #[test]
-fn not_permitted_calls_count_every_refusal() {
+fn not_permitted_calls_count_the_refusals_of_the_current_state() {
     let clock = ManualClock::new();
     let (breaker, _) = one_strike(&clock, 1);
     call(&breaker, Outcome::Failure);
     for _ in 0..3 {
         assert!(breaker.try_acquire().is_err()); // OPEN
     }
+    assert_eq!(breaker.metrics().not_permitted_calls(), 3);
     clock.advance(Duration::from_secs(10) + MS);
     let probe = breaker.try_acquire().unwrap();
+    assert_eq!(breaker.metrics().not_permitted_calls(), 0, "a new state");
     for _ in 0..2 {
         assert!(breaker.try_acquire().is_err()); // HALF_OPEN, slot taken
     }
+    assert_eq!(breaker.metrics().not_permitted_calls(), 2);
     probe.record(Outcome::Success);
     assert_eq!(breaker.state(), State::Closed);
-    assert_eq!(
-        breaker.metrics().not_permitted_calls(),
-        5,
-        "kept across states"
-    );
+    let m = breaker.metrics();
+    assert_eq!(m.not_permitted_calls(), 0, "a new state");
+    assert_eq!(m.lifetime_not_permitted_calls(), 5, "kept across states");
     breaker.transition_to(State::ForcedOpen).unwrap();
     assert!(breaker.try_acquire().is_err());
-    assert_eq!(breaker.metrics().not_permitted_calls(), 6);
+    assert_eq!(breaker.metrics().not_permitted_calls(), 1);
+    breaker.reset();
+    let m = breaker.metrics();
+    assert_eq!(m.not_permitted_calls(), 0);
+    assert_eq!(m.lifetime_not_permitted_calls(), 6, "never cleared");
 }
 
 // ---------------------------------------------------------------------------
@@ -1084,7 +1096,14 @@ fn open_still_ends_after_many_manual_transitions() {
 #[test]
 fn the_largest_probe_phase_admits_and_judges_255_probes() {
     let clock = ManualClock::new();
-    let (breaker, _) = one_strike(&clock, seawall::breaker::MAX_HALF_OPEN_PROBES);
+    let (b, _) = builder(&clock);
+    let breaker = b
+        .consecutive_failures(1)
+        .wait_duration_in_open_state(Duration::from_secs(10))
+        .minimum_number_of_calls(255)
+        .permitted_number_of_calls_in_half_open_state(seawall::breaker::MAX_HALF_OPEN_PROBES)
+        .build()
+        .unwrap();
     call(&breaker, Outcome::Failure);
     clock.advance(Duration::from_secs(10) + MS);
     let probes: Vec<_> = (0..255)
@@ -1120,9 +1139,10 @@ fn a_stuck_probe_phase_reopens_with_the_next_backoff_wait() {
     clock.advance(Duration::from_secs(30) + MS);
     let refused = breaker.try_acquire().unwrap_err();
     assert_eq!(refused.state(), State::Open);
+    // The wait of attempt 2 started when the maximum wait ran out, 1 ms ago.
     assert_eq!(
         refused.retry_after(),
-        Some(Duration::from_secs(3)),
+        Some(Duration::from_secs(3) - MS),
         "attempt 2"
     );
 }

@@ -88,6 +88,8 @@ mod core;
 pub mod error;
 pub mod future;
 mod handle;
+#[cfg(feature = "keyed")]
+mod keyed;
 mod layer;
 mod metrics;
 mod service;
@@ -97,10 +99,19 @@ mod window;
 pub use self::backoff::Backoff;
 pub use self::builder::Builder;
 pub use self::config::{Config, Policy, MAX_COUNT_WINDOW, MAX_HALF_OPEN_PROBES, MAX_TIME_WINDOW};
-pub use self::core::{CircuitBreaker, Permit};
-pub use self::error::{Open, TransitionError};
+pub use self::core::{CircuitBreaker, OwnedPermit, Permit};
+pub use self::error::{CallError, Open, TransitionError};
 pub use self::handle::{BreakerRef, Shared, SharedCall};
+#[cfg(feature = "keyed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyed")))]
+pub use self::keyed::{KeyedBreaker, KeyedBreakerLayer, KeyedBreakers};
 pub use self::layer::BreakerLayer;
 pub use self::metrics::Metrics;
 pub use self::service::Breaker;
 pub use self::state::State;
+
+/// A raw permit from the words a balancer ticket carries.
+#[cfg(feature = "balance")]
+pub(crate) fn core_raw_permit(words: [u64; 2]) -> self::core::RawPermit {
+    self::core::RawPermit::from_words(words)
+}

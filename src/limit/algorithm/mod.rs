@@ -4,11 +4,41 @@
 //! atomics and no runtime: the limiter owns it behind its own
 //! synchronisation and feeds it samples (or windows of samples), so the
 //! formulas can be unit-tested on hand-computed inputs.
+//!
+//! | algorithm | learns from | source |
+//! | --- | --- | --- |
+//! | [`Hybrid`] (recommended, windowed) | delay gradient, probed no-load RTT, drops | seawall, after Gradient2, Vegas, AIMD and BBR |
+//! | [`Aimd`] | drops and timeouts | Netflix `AIMDLimit` |
+//! | [`Vegas`] | estimated queue from RTT over the least RTT | Netflix `VegasLimit` |
+//! | [`Gradient2`] | RTT over its long-term average | Netflix `Gradient2Limit` |
+//! | [`Fixed`] | nothing | Netflix `FixedLimit` |
+//! | [`Windowed`] | wraps any of them: one aggregated sample per window | Netflix `WindowedLimit` |
+//!
+//! The formulas and defaults are those of Netflix's concurrency-limits
+//! (<https://github.com/Netflix/concurrency-limits>, `limit/*.java`); each
+//! type documents its formula, defaults and where seawall deviates.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::classify::{Outcome, Sample};
+use crate::ConfigError;
+
+mod aimd;
+mod fixed;
+mod gradient2;
+mod hybrid;
+#[allow(unreachable_pub)]
+pub(crate) mod rng;
+mod vegas;
+mod windowed;
+
+pub use self::aimd::{Aimd, AimdConfig};
+pub use self::fixed::Fixed;
+pub use self::gradient2::{Gradient2, Gradient2Config};
+pub use self::hybrid::{Hybrid, HybridConfig};
+pub use self::vegas::{Vegas, VegasConfig};
+pub use self::windowed::{Aggregate, ShortWindow, Windowed, WindowedConfig};
 
 /// One completed call as a limit algorithm sees it: its round-trip time,
 /// how many calls were in flight when it was admitted, and whether it was
@@ -83,4 +113,41 @@ pub trait Algorithm: fmt::Debug + Send + 'static {
 
     /// Learns from one sample and returns the new limit (at least 1).
     fn update(&mut self, sample: LimitSample) -> u32;
+}
+
+impl<A: Algorithm + ?Sized> Algorithm for Box<A> {
+    fn limit(&self) -> u32 {
+        (**self).limit()
+    }
+
+    fn update(&mut self, sample: LimitSample) -> u32 {
+        (**self).update(sample)
+    }
+}
+
+/// `Err` naming `field` unless `ok`.
+pub(crate) fn ensure(
+    ok: bool,
+    field: &'static str,
+    value: impl fmt::Display,
+    expected: &'static str,
+) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(field, value, expected))
+    }
+}
+
+/// `limit` clamped to `[min, max]` (NaN gives `min`).
+pub(crate) fn clamp_limit(limit: f64, min: u32, max: u32) -> f64 {
+    if limit.is_nan() {
+        return f64::from(min);
+    }
+    limit.clamp(f64::from(min), f64::from(max))
+}
+
+/// Whole nanoseconds, saturating (584 years).
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
