@@ -12,7 +12,6 @@ use seawall::BoxError;
 
 use super::forward::{TimedOut, Unreachable};
 use super::pool::{NoEndpoint, Overloaded};
-use super::route::RouteFull;
 
 pub type Body = BoxBody<Bytes, BoxError>;
 
@@ -55,7 +54,7 @@ pub fn from_error(error: &BoxError) -> Response<Body> {
             Some(Duration::from_secs(1)),
         );
     }
-    if let Some(e) = error.downcast_ref::<RouteFull>() {
+    if let Some(e) = error.downcast_ref::<seawall::bulkhead::Full>() {
         return reply(
             StatusCode::SERVICE_UNAVAILABLE,
             &e.to_string(),

@@ -110,22 +110,21 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
         ));
         pools.insert(name.clone(), pool);
     }
-    let routes = config
-        .routes
-        .iter()
-        .map(|r| Route {
+    let mut routes = Vec::new();
+    for r in &config.routes {
+        let bulkhead = match (config.stack, &r.max_concurrency) {
+            (StackKind::Seawall, Some(max)) => {
+                Some(Bulkhead::new(r.prefix.get_ref(), *max.get_ref())?)
+            }
+            _ => None,
+        };
+        routes.push(Route {
             prefix: r.prefix.get_ref().clone(),
             pool: pools[r.pool.get_ref()].clone(),
             timeout: r.timeout,
-            bulkhead: match config.stack {
-                StackKind::Seawall => r
-                    .max_concurrency
-                    .as_ref()
-                    .map(|m| Bulkhead::new(*m.get_ref())),
-                StackKind::Naive => None,
-            },
-        })
-        .collect();
+            bulkhead,
+        });
+    }
     let gateway = Arc::new(Gateway {
         config,
         routes: Routes::new(routes),

@@ -89,7 +89,7 @@ pub fn status(gw: &Gateway) -> Value {
                 "prefix": r.prefix,
                 "pool": r.pool.name,
                 "timeout_ms": r.timeout.as_millis() as u64,
-                "bulkhead_max": r.bulkhead.as_ref().map(|b| b.max),
+                "bulkhead_max": r.bulkhead.as_ref().map(|b| b.max()),
                 "bulkhead_in_use": r.bulkhead.as_ref().map(|b| b.in_use()),
             })
         })

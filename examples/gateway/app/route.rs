@@ -1,42 +1,34 @@
 //! Routes: a path prefix, the pool it goes to, a timeout and, in the seawall
 //! stack, a bulkhead so that one busy route cannot take every call slot.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use seawall::bulkhead::{BulkheadLayer, BulkheadPermit, Full, Mode};
+use seawall::ConfigError;
 
 use super::pool::Pool;
 
-/// The route's bulkhead is full.
+/// A route's bulkhead: seawall's fail-fast compartment of concurrency.
 #[derive(Debug)]
-pub struct RouteFull(pub String);
-
-impl fmt::Display for RouteFull {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "route {} is at its concurrency limit", self.0)
-    }
-}
-
-impl std::error::Error for RouteFull {}
-
-#[derive(Debug)]
-pub struct Bulkhead {
-    slots: Arc<Semaphore>,
-    pub max: u32,
-}
+pub struct Bulkhead(pub BulkheadLayer);
 
 impl Bulkhead {
-    pub fn new(max: u32) -> Self {
-        Self {
-            slots: Arc::new(Semaphore::new(max as usize)),
-            max,
-        }
+    pub fn new(route: &str, max: u32) -> Result<Self, ConfigError> {
+        BulkheadLayer::builder()
+            .name(format!("route {route}"))
+            .max_concurrent_calls(max)
+            .mode(Mode::FailFast)
+            .build()
+            .map(Self)
+    }
+
+    pub fn max(&self) -> u32 {
+        self.0.max_concurrent_calls()
     }
 
     pub fn in_use(&self) -> u32 {
-        self.max - self.slots.available_permits() as u32
+        self.0.in_flight()
     }
 }
 
@@ -57,16 +49,11 @@ impl Route {
     }
 
     /// A bulkhead slot, held until the backend's answer has arrived.
-    pub fn enter(&self) -> Result<Option<OwnedSemaphorePermit>, RouteFull> {
-        match &self.bulkhead {
-            None => Ok(None),
-            Some(b) => b
-                .slots
-                .clone()
-                .try_acquire_owned()
-                .map(Some)
-                .map_err(|_| RouteFull(self.prefix.clone())),
-        }
+    pub fn enter(&self) -> Result<Option<BulkheadPermit>, Full> {
+        self.bulkhead
+            .as_ref()
+            .map(|b| b.0.try_acquire())
+            .transpose()
     }
 }
 
