@@ -149,6 +149,10 @@ impl CircuitBreaker {
             state: word.state,
             retry_after,
         });
-        Open::new(self.inner.config.shared_name().clone(), word.state, retry_after)
+        Open::new(
+            self.inner.config.shared_name().clone(),
+            word.state,
+            retry_after,
+        )
     }
 }
