@@ -27,9 +27,11 @@
 //! ```
 
 use std::fmt;
-#[cfg(feature = "breaker")]
+#[cfg(any(feature = "breaker", feature = "balance"))]
 use std::time::Duration;
 
+#[cfg(feature = "balance")]
+use crate::balance::EjectionReason;
 #[cfg(feature = "breaker")]
 use crate::breaker::State;
 
@@ -82,8 +84,70 @@ pub enum Event<'a> {
         /// When the breaker expects to admit calls again, where known.
         retry_after: Option<Duration>,
     },
+    /// A bulkhead refused a call.
+    #[cfg(feature = "bulkhead")]
+    BulkheadRejected {
+        /// The bulkhead's name.
+        name: &'a str,
+        /// Its maximum of concurrent calls when it refused.
+        max_concurrent_calls: u32,
+        /// Full, or the wait timed out.
+        reason: crate::bulkhead::Rejection,
+    },
+    /// A bulkhead's maximum of concurrent calls was changed.
+    #[cfg(feature = "bulkhead")]
+    BulkheadLimitChanged {
+        /// The bulkhead's name.
+        name: &'a str,
+        /// The maximum before.
+        from: u32,
+        /// The maximum now.
+        to: u32,
+    },
+    /// An adaptive concurrency limit refused a call (full, or its wait
+    /// timed out).
+    #[cfg(feature = "limit")]
+    LimitRejected {
+        /// The limit's name.
+        name: &'a str,
+        /// The limit when it refused.
+        limit: u32,
+        /// The partition the call belonged to, if the limit is partitioned.
+        partition: Option<&'a str>,
+    },
+    /// An adaptive concurrency limit moved.
+    #[cfg(feature = "limit")]
+    LimitChanged {
+        /// The limit's name.
+        name: &'a str,
+        /// The limit before.
+        from: u32,
+        /// The limit now.
+        to: u32,
+    },
+    /// A balancer's outlier detection ejected an endpoint.
+    #[cfg(feature = "balance")]
+    BalanceEjected {
+        /// The balancer's name.
+        name: &'a str,
+        /// The endpoint (its key, as `Debug`).
+        endpoint: &'a str,
+        /// Why.
+        reason: EjectionReason,
+        /// How long it stays ejected.
+        duration: Duration,
+        /// Ejections in a row, the multiplier of the base ejection time.
+        ejections: u32,
+    },
+    /// An ejected endpoint's time was over and it is picked again.
+    #[cfg(feature = "balance")]
+    BalanceReturned {
+        /// The balancer's name.
+        name: &'a str,
+        /// The endpoint (its key, as `Debug`).
+        endpoint: &'a str,
+    },
     /// Keeps the lifetime in use when no capability is enabled.
-    #[cfg(not(feature = "breaker"))]
     #[doc(hidden)]
     _Never(std::marker::PhantomData<&'a ()>, std::convert::Infallible),
 }
@@ -224,7 +288,69 @@ impl Observer for TracingObserver {
                 retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
                 "circuit breaker rejected a call"
             ),
-            #[cfg(not(feature = "breaker"))]
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadRejected {
+                name,
+                max_concurrent_calls,
+                reason,
+            } => tracing::debug!(
+                target: "seawall",
+                bulkhead = name,
+                max_concurrent_calls,
+                reason = reason.as_str(),
+                "bulkhead rejected a call"
+            ),
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadLimitChanged { name, from, to } => tracing::info!(
+                target: "seawall",
+                bulkhead = name,
+                from,
+                to,
+                "bulkhead limit changed"
+            ),
+            #[cfg(feature = "limit")]
+            Event::LimitRejected {
+                name,
+                limit,
+                partition,
+            } => tracing::debug!(
+                target: "seawall",
+                limiter = name,
+                limit,
+                partition,
+                "concurrency limit rejected a call"
+            ),
+            #[cfg(feature = "limit")]
+            Event::LimitChanged { name, from, to } => tracing::debug!(
+                target: "seawall",
+                limiter = name,
+                from,
+                to,
+                "concurrency limit changed"
+            ),
+            #[cfg(feature = "balance")]
+            Event::BalanceEjected {
+                name,
+                endpoint,
+                reason,
+                duration,
+                ejections,
+            } => tracing::warn!(
+                target: "seawall",
+                balancer = name,
+                endpoint,
+                reason = reason.as_str(),
+                duration_ms = duration.as_millis() as u64,
+                ejections,
+                "balancer ejected an endpoint"
+            ),
+            #[cfg(feature = "balance")]
+            Event::BalanceReturned { name, endpoint } => tracing::info!(
+                target: "seawall",
+                balancer = name,
+                endpoint,
+                "balancer returned an endpoint"
+            ),
             Event::_Never(_, never) => match never {},
         }
     }
@@ -239,6 +365,12 @@ impl Observer for TracingObserver {
 /// | `seawall_breaker_state` | gauge (0 closed, 1 open, 2 half-open, 3 disabled, 4 forced-open, 5 metrics-only) | `breaker` |
 /// | `seawall_breaker_resets_total` | counter | `breaker` |
 /// | `seawall_breaker_rejections_total` | counter | `breaker`, `state` |
+/// | `seawall_balance_ejections_total` | counter | `balancer`, `endpoint`, `reason` |
+/// | `seawall_balance_ejected` | gauge (1 ejected, 0 returned) | `balancer`, `endpoint` |
+/// | `seawall_bulkhead_rejections_total` | counter | `bulkhead`, `reason` |
+/// | `seawall_bulkhead_max_concurrent_calls` | gauge (on change) | `bulkhead` |
+/// | `seawall_limit_rejections_total` | counter | `limiter` |
+/// | `seawall_limit` | gauge (on change) | `limiter` |
 ///
 /// Handles are registered with the recorder once, on a breaker's first
 /// event (each counter on its first use), and kept: after that an event
@@ -285,7 +417,56 @@ impl Observer for MetricsObserver {
             Event::BreakerRejected { name, state, .. } => {
                 self.0.with(name, |h| h.rejection(state).increment(1))
             }
-            #[cfg(not(feature = "breaker"))]
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadRejected { name, reason, .. } => metrics::counter!(
+                "seawall_bulkhead_rejections_total",
+                "bulkhead" => name.to_owned(),
+                "reason" => reason.as_str()
+            )
+            .increment(1),
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadLimitChanged { name, to, .. } => {
+                metrics::gauge!("seawall_bulkhead_max_concurrent_calls", "bulkhead" => name.to_owned())
+                    .set(f64::from(to))
+            }
+            #[cfg(feature = "limit")]
+            Event::LimitRejected { name, .. } => metrics::counter!(
+                "seawall_limit_rejections_total",
+                "limiter" => name.to_owned()
+            )
+            .increment(1),
+            #[cfg(feature = "limit")]
+            Event::LimitChanged { name, to, .. } => {
+                metrics::gauge!("seawall_limit", "limiter" => name.to_owned()).set(f64::from(to))
+            }
+            #[cfg(feature = "balance")]
+            Event::BalanceEjected {
+                name,
+                endpoint,
+                reason,
+                ..
+            } => {
+                metrics::counter!(
+                    "seawall_balance_ejections_total",
+                    "balancer" => name.to_owned(),
+                    "endpoint" => endpoint.to_owned(),
+                    "reason" => reason.as_str()
+                )
+                .increment(1);
+                metrics::gauge!(
+                    "seawall_balance_ejected",
+                    "balancer" => name.to_owned(),
+                    "endpoint" => endpoint.to_owned()
+                )
+                .set(1.0);
+            }
+            #[cfg(feature = "balance")]
+            Event::BalanceReturned { name, endpoint } => metrics::gauge!(
+                "seawall_balance_ejected",
+                "balancer" => name.to_owned(),
+                "endpoint" => endpoint.to_owned()
+            )
+            .set(0.0),
             Event::_Never(_, never) => match never {},
         }
     }
