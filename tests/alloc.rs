@@ -208,7 +208,7 @@ fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
         );
     }
     #[cfg(feature = "balance")]
-    balance_rows(&waker);
+    balance_rows(waker);
 }
 
 /// The balancer allocates nothing per call once warmed up: over endpoints
@@ -269,7 +269,8 @@ fn limits_allocate_nothing_per_admitted_call(waker: &Waker) {
     use seawall::limit::algorithm::{Aimd, Fixed, Gradient2, Hybrid, Vegas};
     use seawall::limit::{Algorithm, Limit, Limiter};
 
-    let algorithms: [(&str, Box<dyn Fn() -> Limiter>); 5] = [
+    type MakeLimiter = Box<dyn Fn() -> Limiter>;
+    let algorithms: [(&str, MakeLimiter); 5] = [
         (
             "fixed",
             Box::new(|| limiter(Fixed::new(100).expect("valid"))),
