@@ -6,6 +6,9 @@
 //! cargo bench --features limit --bench learner -- --warm-up-time 1 --measurement-time 3
 //! ```
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -63,7 +66,8 @@ fn bench(c: &mut Criterion) {
     for threads in [1u64, 2] {
         let mut group = c.benchmark_group(format!("record/{threads}_threads"));
         group.throughput(Throughput::Elements(threads));
-        let cases: [(&str, fn() -> Box<dyn Algorithm>); 2] = [
+        type Make = fn() -> Box<dyn Algorithm>;
+        let cases: [(&str, Make); 2] = [
             ("aimd", aimd),
             ("hybrid_windowed", || Box::new(Hybrid::recommended())),
         ];
