@@ -6,11 +6,19 @@
 
 #[cfg(not(seawall_loom))]
 #[allow(unused_imports)] // AtomicU32 is unused when no capability is enabled
-pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(seawall_loom))]
+#[allow(unused_imports)] // only the balancer's endpoint set uses them
+pub(crate) use std::sync::{Mutex as StdMutex, RwLock};
 
 #[cfg(seawall_loom)]
-#[allow(unused_imports)] // AtomicU32 is unused now that every window word is 64 bits
-pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
+#[cfg(seawall_loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Mutex as StdMutex, RwLock};
 
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.
@@ -18,6 +26,7 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 /// Each thread takes the next index from a global counter the first time it
 /// asks, so the first `n` threads land on distinct stripes.
 #[cfg(not(seawall_loom))]
+#[cfg_attr(not(feature = "breaker"), allow(dead_code))]
 #[inline]
 pub(crate) fn stripe_hint() -> usize {
     use std::cell::Cell;
@@ -53,6 +62,35 @@ pub(crate) fn stripe_hint() -> usize {
         .unwrap_or(0)
 }
 
+/// A per-thread stripe index for the admission core (bulkhead, adaptive
+/// limit): [`stripe_hint`] outside loom.
+#[cfg(not(seawall_loom))]
+#[inline]
+pub(crate) fn admission_stripe() -> usize {
+    stripe_hint()
+}
+
+/// Under loom, unlike [`stripe_hint`], each thread of an execution gets its
+/// own stripe (0 for the first thread that asks, then 1, …), so the
+/// admission models reach the paths that move permits between stripes
+/// (refill, spill, stealing, reclaiming on shrink).
+#[cfg(seawall_loom)]
+pub(crate) fn admission_stripe() -> usize {
+    use std::cell::Cell;
+    loom::lazy_static! {
+        static ref NEXT: loom::sync::atomic::AtomicUsize = loom::sync::atomic::AtomicUsize::new(0);
+    }
+    loom::thread_local! {
+        static STRIPE: Cell<usize> = Cell::new(usize::MAX);
+    }
+    STRIPE.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        s.get()
+    })
+}
+
 /// Pads and aligns a value to its own cache line (128 bytes covers the
 /// adjacent-line prefetcher of x86 and the line size of Apple silicon), so
 /// that independent hot atomics do not false-share.
@@ -64,5 +102,34 @@ impl<T> std::ops::Deref for CachePadded<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
+    }
+}
+
+/// A mutex for rare paths (wait queues), parking_lot's outside loom and
+/// loom's inside, so that the models can interleave around it.
+#[cfg(any(feature = "bulkhead", feature = "limit"))]
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T>(
+    #[cfg(not(seawall_loom))] parking_lot::Mutex<T>,
+    #[cfg(seawall_loom)] loom::sync::Mutex<T>,
+);
+
+#[cfg(any(feature = "bulkhead", feature = "limit"))]
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        #[cfg(not(seawall_loom))]
+        return Self(parking_lot::Mutex::new(value));
+        #[cfg(seawall_loom)]
+        return Self(loom::sync::Mutex::new(value));
+    }
+
+    #[cfg(not(seawall_loom))]
+    pub(crate) fn lock(&self) -> parking_lot::MutexGuard<'_, T> {
+        self.0.lock()
+    }
+
+    #[cfg(seawall_loom)]
+    pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
