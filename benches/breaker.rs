@@ -25,6 +25,12 @@
 //!   which reads the clock twice per call.
 //! * `g_consecutive`: the consecutive-failures policy (5).
 //! * `h_concurrency_limit`, `h_load_shed`: tower's own layers, for context.
+//! * `m_*`: one call in 64 fails (the inner service returns an error), so
+//!   every success must slide a failure out of a count window:
+//!   `m_count_window`, `m2_count_window_static` (the `&'static` handle),
+//!   `m_time_window`, `m_slow_call`, `m_consecutive`, and the peer
+//!   `m_recloser` (recloser 1.4 around the same outcomes, a count window of
+//!   100, called through `Recloser::call` with no reference count).
 //!
 //! # Group `two_threads`: one breaker shared by N threads
 //!
@@ -34,7 +40,11 @@
 //! The time per iteration is the wall time from the first thread's start to
 //! the last thread's end, divided by the iterations. `bare` shows what
 //! perfect scaling looks like on the machine; `shared_fetch_add` and `mutex`
-//! write one shared cache line per call and should not scale.
+//! write one shared cache line per call and should not scale. The `mixed_*`
+//! rows are the `m_*` services of the one-thread group (`mixed_static` is
+//! `m2_count_window_static`); their target is the scaling of
+//! `shared_fetch_add` for the count window and 1.6 for the time window and
+//! slow-call detection.
 //!
 //! # The summary
 //!
