@@ -61,6 +61,7 @@ pub struct BulkheadLayer {
 /// # Ok::<(), seawall::bulkhead::Full>(())
 /// ```
 #[derive(Debug)]
+// Held only for its drop, which frees the slot.
 pub struct BulkheadPermit(#[allow(dead_code)] pub(crate) Permit<Handle>);
 
 impl BulkheadLayer {
