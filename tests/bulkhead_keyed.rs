@@ -25,8 +25,8 @@ fn tenants(max: u32, clock: &ManualClock) -> KeyedBulkheads<&'static str> {
         .expect("valid config")
 }
 
-fn tenant_of(req: &Req) -> &&'static str {
-    &req.0
+fn tenant_of(req: &Req) -> &'static str {
+    req.0
 }
 
 /// Starts a call for `tenant` that stays in flight; the error if refused.

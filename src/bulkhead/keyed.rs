@@ -131,14 +131,16 @@ where
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), seawall::BoxError> {
-/// let per_tenant = BulkheadLayer::builder().max_concurrent_calls(1).build_keyed(KeyedMap::builder())?;
+/// let per_tenant = BulkheadLayer::builder()
+///     .max_concurrent_calls(1)
+///     .build_keyed::<&'static str>(KeyedMap::builder())?;
 /// let global = BulkheadLayer::builder().max_concurrent_calls(100).build()?;
 /// let mut service = ServiceBuilder::new()
 ///     .layer(KeyedBulkheadLayer::new(per_tenant.clone(), |req: &(&'static str, u32)| req.0))
 ///     .layer(global)
 ///     .service(service_fn(|req: (&'static str, u32)| async move { Ok::<_, std::io::Error>(req.1) }));
 ///
-/// let _busy = per_tenant.get_or_create("acme").try_acquire()?;
+/// let _busy = per_tenant.get_or_create(&"acme").try_acquire()?;
 /// let err = service.ready().await?.call(("acme", 1)).await.unwrap_err();
 /// assert!(err.is::<Full>());
 /// assert_eq!(service.ready().await?.call(("globex", 2)).await?, 2);
@@ -213,13 +215,12 @@ impl<S: fmt::Debug, K: Hash + Eq, F> fmt::Debug for KeyedBulkhead<S, K, F> {
     }
 }
 
-impl<S, K, F, Req, Q> Service<Req> for KeyedBulkhead<S, K, F>
+impl<S, K, F, Req> Service<Req> for KeyedBulkhead<S, K, F>
 where
     S: Service<Req>,
     S::Error: Into<BoxError>,
-    F: Fn(&Req) -> &Q,
-    K: Hash + Eq + Clone + Send + Sync + 'static + std::borrow::Borrow<Q>,
-    Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    F: Fn(&Req) -> K,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
 {
     type Response = S::Response;
     type Error = BoxError;
@@ -230,7 +231,7 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let bulkhead = self.bulkheads.get_or_create((self.key)(&req));
+        let bulkhead = self.bulkheads.get_or_create(&(self.key)(&req));
         match crate::admission::Permit::try_acquire(bulkhead.for_call()) {
             Some(permit) => {
                 let guard = PermitGuard(Some(permit), Some(bulkhead));

@@ -58,7 +58,7 @@ pub struct BulkheadLayer {
 /// assert_eq!(bulkhead.available_permits(), 1);
 /// drop(permit);
 /// assert_eq!(bulkhead.available_permits(), 2);
-/// # Ok::<(), seawall::bulkhead::Full>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
 // Held only for its drop, which frees the slot.
