@@ -9,6 +9,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`balance`] | power-of-two-choices balancing over measured load, with outlier ejection and slow start |
 //! | [`breaker`] | circuit breaker: closed / open / half-open and manual states, count, time and consecutive policies |
 //! | [`bulkhead`] | fixed concurrency compartments, fail fast or a bounded wait |
 //! | [`limit`] | adaptive concurrency limits |
@@ -52,6 +53,7 @@
 //! | feature | default | enables |
 //! | --- | --- | --- |
 //! | `breaker` | yes | the circuit breaker |
+//! | `balance` | no | the power-of-two-choices balancer |
 //! | `bulkhead` | no | the bulkhead |
 //! | `limit` | no | the adaptive concurrency limit |
 //! | `full` | no | every capability and integration: all the features below |
@@ -62,12 +64,18 @@
 //! | `http` | yes | [`classify::HttpClassifier`], `BreakerLayer::http` |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// The shared pieces (clock, observer plumbing, striped handles) are used by
-// the breaker; a build with another capability alone leaves some unused.
-#![cfg_attr(not(feature = "breaker"), allow(dead_code))]
+// The shared pieces (clock, observer plumbing, striped handles) are not all
+// used by every capability; a build with one capability alone leaves some unused.
+#![cfg_attr(
+    not(all(feature = "breaker", feature = "limit", feature = "balance")),
+    allow(dead_code)
+)]
 
 #[cfg(any(feature = "bulkhead", feature = "limit"))]
 mod admission;
+#[cfg(feature = "balance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "balance")))]
+pub mod balance;
 #[cfg(feature = "breaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "breaker")))]
 pub mod breaker;

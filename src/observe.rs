@@ -27,9 +27,11 @@
 //! ```
 
 use std::fmt;
-#[cfg(feature = "breaker")]
+#[cfg(any(feature = "breaker", feature = "balance"))]
 use std::time::Duration;
 
+#[cfg(feature = "balance")]
+use crate::balance::EjectionReason;
 #[cfg(feature = "breaker")]
 use crate::breaker::State;
 
@@ -123,8 +125,29 @@ pub enum Event<'a> {
         /// The limit now.
         to: u32,
     },
+    /// A balancer's outlier detection ejected an endpoint.
+    #[cfg(feature = "balance")]
+    BalanceEjected {
+        /// The balancer's name.
+        name: &'a str,
+        /// The endpoint (its key, as `Debug`).
+        endpoint: &'a str,
+        /// Why.
+        reason: EjectionReason,
+        /// How long it stays ejected.
+        duration: Duration,
+        /// Ejections in a row, the multiplier of the base ejection time.
+        ejections: u32,
+    },
+    /// An ejected endpoint's time was over and it is picked again.
+    #[cfg(feature = "balance")]
+    BalanceReturned {
+        /// The balancer's name.
+        name: &'a str,
+        /// The endpoint (its key, as `Debug`).
+        endpoint: &'a str,
+    },
     /// Keeps the lifetime in use when no capability is enabled.
-    #[cfg(not(any(feature = "breaker", feature = "bulkhead", feature = "limit")))]
     #[doc(hidden)]
     _Never(std::marker::PhantomData<&'a ()>, std::convert::Infallible),
 }
@@ -305,7 +328,29 @@ impl Observer for TracingObserver {
                 to,
                 "concurrency limit changed"
             ),
-            #[cfg(not(any(feature = "breaker", feature = "bulkhead", feature = "limit")))]
+            #[cfg(feature = "balance")]
+            Event::BalanceEjected {
+                name,
+                endpoint,
+                reason,
+                duration,
+                ejections,
+            } => tracing::warn!(
+                target: "seawall",
+                balancer = name,
+                endpoint,
+                reason = reason.as_str(),
+                duration_ms = duration.as_millis() as u64,
+                ejections,
+                "balancer ejected an endpoint"
+            ),
+            #[cfg(feature = "balance")]
+            Event::BalanceReturned { name, endpoint } => tracing::info!(
+                target: "seawall",
+                balancer = name,
+                endpoint,
+                "balancer returned an endpoint"
+            ),
             Event::_Never(_, never) => match never {},
         }
     }
@@ -320,6 +365,8 @@ impl Observer for TracingObserver {
 /// | `seawall_breaker_state` | gauge (0 closed, 1 open, 2 half-open, 3 disabled, 4 forced-open, 5 metrics-only) | `breaker` |
 /// | `seawall_breaker_resets_total` | counter | `breaker` |
 /// | `seawall_breaker_rejections_total` | counter | `breaker`, `state` |
+/// | `seawall_balance_ejections_total` | counter | `balancer`, `endpoint`, `reason` |
+/// | `seawall_balance_ejected` | gauge (1 ejected, 0 returned) | `balancer`, `endpoint` |
 /// | `seawall_bulkhead_rejections_total` | counter | `bulkhead`, `reason` |
 /// | `seawall_bulkhead_max_concurrent_calls` | gauge (on change) | `bulkhead` |
 /// | `seawall_limit_rejections_total` | counter | `limiter` |
@@ -392,7 +439,34 @@ impl Observer for MetricsObserver {
             Event::LimitChanged { name, to, .. } => {
                 metrics::gauge!("seawall_limit", "limiter" => name.to_owned()).set(f64::from(to))
             }
-            #[cfg(not(any(feature = "breaker", feature = "bulkhead", feature = "limit")))]
+            #[cfg(feature = "balance")]
+            Event::BalanceEjected {
+                name,
+                endpoint,
+                reason,
+                ..
+            } => {
+                metrics::counter!(
+                    "seawall_balance_ejections_total",
+                    "balancer" => name.to_owned(),
+                    "endpoint" => endpoint.to_owned(),
+                    "reason" => reason.as_str()
+                )
+                .increment(1);
+                metrics::gauge!(
+                    "seawall_balance_ejected",
+                    "balancer" => name.to_owned(),
+                    "endpoint" => endpoint.to_owned()
+                )
+                .set(1.0);
+            }
+            #[cfg(feature = "balance")]
+            Event::BalanceReturned { name, endpoint } => metrics::gauge!(
+                "seawall_balance_ejected",
+                "balancer" => name.to_owned(),
+                "endpoint" => endpoint.to_owned()
+            )
+            .set(0.0),
             Event::_Never(_, never) => match never {},
         }
     }

@@ -7,12 +7,18 @@
 #[cfg(not(seawall_loom))]
 #[allow(unused_imports)] // AtomicU32 is unused when no capability is enabled
 pub(crate) use std::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(seawall_loom))]
+#[allow(unused_imports)] // only the balancer's endpoint set uses them
+pub(crate) use std::sync::{Mutex as StdMutex, RwLock};
 
 #[cfg(seawall_loom)]
 #[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::{
     fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
+#[cfg(seawall_loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::{Mutex as StdMutex, RwLock};
 
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.
@@ -20,6 +26,7 @@ pub(crate) use loom::sync::atomic::{
 /// Each thread takes the next index from a global counter the first time it
 /// asks, so the first `n` threads land on distinct stripes.
 #[cfg(not(seawall_loom))]
+#[cfg_attr(not(feature = "breaker"), allow(dead_code))]
 #[inline]
 pub(crate) fn stripe_hint() -> usize {
     use std::cell::Cell;
@@ -41,11 +48,18 @@ pub(crate) fn stripe_hint() -> usize {
     })
 }
 
-/// Under loom every thread shares stripe 0: the models then exercise the
-/// races on one bucket, which is where they are.
+/// Under loom the stripe is the model thread's index (0 for the model's
+/// main thread, then 1, 2, … in spawn order), read from loom's thread id,
+/// so that a model is deterministic and its threads write distinct stripes
+/// (a two-stripe window then puts the main thread and the first spawned one
+/// apart, and the second spawned one with the main thread).
 #[cfg(seawall_loom)]
 pub(crate) fn stripe_hint() -> usize {
-    0
+    let id = format!("{:?}", loom::thread::current().id());
+    id.trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(0)
 }
 
 /// A per-thread stripe index for the admission core (bulkhead, adaptive

@@ -207,6 +207,59 @@ fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
             "bulkhead {mode:?}: allocations per admitted call"
         );
     }
+    #[cfg(feature = "balance")]
+    balance_rows(&waker);
+}
+
+/// The balancer allocates nothing per call once warmed up: over endpoints
+/// with no gate and with breaker gates, with either load estimator.
+#[cfg(feature = "balance")]
+fn balance_rows(waker: &Waker) {
+    use seawall::balance::{Balance, Chooser, Health, PeakEwma, PendingRequests};
+
+    let endpoint = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+    type MakeBuilder = fn() -> seawall::balance::Builder;
+    let builders: [(&str, MakeBuilder); 2] = [
+        ("peak ewma", || Chooser::builder().load(PeakEwma::default())),
+        ("pending", || {
+            Chooser::builder().load(PendingRequests::default())
+        }),
+    ];
+    for (name, builder) in builders {
+        for gated in [false, true] {
+            let clock = ManualClock::new();
+            let chooser = builder()
+                .clock(clock.clone())
+                .seed(3)
+                .build()
+                .expect("valid");
+            for i in 0..10 {
+                let health = if gated {
+                    let breaker = CircuitBreaker::builder()
+                        .clock(clock.clone())
+                        .build()
+                        .expect("valid");
+                    Health::new().gate(breaker).expect("one gate")
+                } else {
+                    Health::new()
+                };
+                chooser.insert_with(i, endpoint, health);
+            }
+            let mut svc = Balance::new(chooser);
+            for _ in 0..200 {
+                call(&mut svc, waker, false);
+            }
+            let calls = allocations_during(|| {
+                for _ in 0..1_000 {
+                    assert!(call(&mut svc, waker, false));
+                }
+            });
+            assert_eq!(
+                calls, 0,
+                "balance {name} (gated: {gated}): allocations per call"
+            );
+        }
+    }
 }
 
 /// An admitted call through an adaptive limit allocates nothing, whatever

@@ -19,6 +19,7 @@ mod learner;
 pub mod sim;
 
 pub use self::algorithm::{Algorithm, LimitSample};
+pub use self::learner::Learner;
 
 mod error;
 pub mod future;

@@ -20,6 +20,21 @@ pub(crate) struct RawPermit {
 }
 
 impl RawPermit {
+    /// The permit as two words, for callers that carry it opaquely (the
+    /// balancer's endpoint gate).
+    #[cfg(feature = "balance")]
+    #[inline]
+    pub(crate) fn into_words(self) -> [u64; 2] {
+        [self.word, self.start]
+    }
+
+    /// A permit from [`into_words`](Self::into_words).
+    #[cfg(feature = "balance")]
+    #[inline]
+    pub(crate) fn from_words([word, start]: [u64; 2]) -> Self {
+        Self { word, start }
+    }
+
     #[inline]
     pub(super) fn new(word: Word, start: u64) -> Self {
         let bare = Word {
