@@ -171,6 +171,8 @@ fn no_allocation_per_call() {
     bulkheads_allocate_nothing_per_admitted_call(&waker);
     #[cfg(feature = "limit")]
     limits_allocate_nothing_per_admitted_call(&waker);
+    #[cfg(feature = "balance")]
+    balance_rows(&waker);
 }
 
 /// An admitted call through a bulkhead allocates nothing, in either mode
@@ -207,8 +209,6 @@ fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
             "bulkhead {mode:?}: allocations per admitted call"
         );
     }
-    #[cfg(feature = "balance")]
-    balance_rows(&waker);
 }
 
 /// The balancer allocates nothing per call once warmed up: over endpoints
