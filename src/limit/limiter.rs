@@ -233,6 +233,14 @@ impl Limiter {
         &self.shared.learner
     }
 
+    /// The learner feeding the algorithm: read the algorithm's state with
+    /// [`Learner::with_algorithm`](super::Learner::with_algorithm), or hand
+    /// it buffered samples with [`flush`](super::Learner::flush) (the
+    /// limit then follows at the next completed call).
+    pub fn learner(&self) -> &super::Learner {
+        &self.shared.learner
+    }
+
     /// The partitions' names and shares, in the order they were added.
     pub fn partitions(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
         self.shared.partitions.iter().map(|(n, s)| (&**n, *s))
