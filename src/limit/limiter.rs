@@ -372,7 +372,10 @@ impl Builder {
     }
 
     /// Adds a partition guaranteed `share` (in `(0, 1]`) of the limit when
-    /// the limit is reached; the shares sum to at most 1.
+    /// the limit is reached; the shares sum to at most 1. In
+    /// [`Mode::Wait`] a partition's callers wait in their own queue for
+    /// their own share's permits (borrowing is for calls that find a permit
+    /// free at once).
     pub fn partition(mut self, name: impl Into<Arc<str>>, share: f64) -> Self {
         self.partitions.push((name.into(), share));
         self
