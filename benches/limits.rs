@@ -26,7 +26,12 @@
 //! sample of each row: overhead over `a_bare` in ns, that overhead divided
 //! by `b_concurrency_limit`'s (target ≤ 1), and the two-thread scaling
 //! `2·t(1t) / t(2t)` (aggregate throughput with two threads over one;
-//! target ≥ 1). The machine is shared: compare ratios from one run.
+//! target ≥ 1; 2 is perfect). `cpu-sc` is the same ratio from CPU time per
+//! call (`/proc/thread-self/schedstat`, Linux): the scaling the threads
+//! would reach with two idle cores. Contention (a cache line bouncing
+//! between the threads) raises CPU time per call, preemption by other
+//! processes does not, so on a busy machine `cpu-sc` separates the two.
+//! The machine is shared: compare ratios from one run.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -87,7 +92,20 @@ where
 /// Fastest ns per iteration seen per (group, row, threads).
 static BEST: Mutex<BTreeMap<(String, String, usize), f64>> = Mutex::new(BTreeMap::new());
 
-fn run_threads<S>(svc: &S, threads: usize, iters: u64) -> Duration
+/// CPU nanoseconds and calls per (group, row, threads), summed over runs.
+/// CPU time (user, system) by (group, row, threads).
+type CpuTable = BTreeMap<(String, String, usize), (u64, u64)>;
+static CPU: Mutex<CpuTable> = Mutex::new(BTreeMap::new());
+
+/// Nanoseconds the calling thread has spent on a CPU
+/// (`/proc/thread-self/schedstat`, Linux), unlike wall time blind to
+/// preemption by other processes.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn run_threads<S>(svc: &S, threads: usize, iters: u64) -> (Duration, u64)
 where
     S: Service<u64> + Clone + Send,
 {
@@ -102,11 +120,14 @@ where
                     let mut cx = Context::from_waker(&waker);
                     black_box(call_once(&mut svc, &mut cx, 1));
                     barrier.wait();
+                    let cpu = cpu_ns();
                     let start = Instant::now();
                     for i in 0..iters {
                         black_box(call_once(&mut svc, &mut cx, black_box(i)));
                     }
-                    (start, Instant::now())
+                    let end = Instant::now();
+                    let cpu = cpu.zip(cpu_ns()).map_or(0, |(a, b)| b - a);
+                    (start, end, cpu)
                 })
             })
             .collect();
@@ -114,7 +135,7 @@ where
         let spans: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let start = spans.iter().map(|s| s.0).min().unwrap();
         let end = spans.iter().map(|s| s.1).max().unwrap();
-        end - start
+        (end - start, spans.iter().map(|s| s.2).sum())
     })
 }
 
@@ -131,11 +152,14 @@ where
         let key = (group.to_owned(), row.to_owned(), threads);
         g.bench_function(format!("{row}_{threads}t"), |b| {
             b.iter_custom(|iters| {
-                let took = run_threads(&svc, threads, iters);
+                let (took, cpu) = run_threads(&svc, threads, iters);
                 let per = took.as_nanos() as f64 / iters.max(1) as f64;
                 let mut best = BEST.lock().unwrap();
                 let slot = best.entry(key.clone()).or_insert(f64::MAX);
                 *slot = slot.min(per);
+                let mut sums = CPU.lock().unwrap();
+                let sum = sums.entry(key.clone()).or_default();
+                *sum = (sum.0 + cpu, sum.1 + iters * threads as u64);
                 took
             })
         });
@@ -233,10 +257,16 @@ fn summary() {
         return;
     };
     let tower = get("ok", "b_concurrency_limit", 1).map(|t| t - bare);
+    let cpu = CPU.lock().unwrap();
+    let cpu_per_call = |group: &str, row: &str, t: usize| {
+        cpu.get(&(group.to_owned(), row.to_owned(), t))
+            .filter(|(_, calls)| *calls > 0)
+            .map(|(ns, calls)| *ns as f64 / *calls as f64)
+    };
     println!("\nsummary (fastest sample per row; ns per call per thread)");
     println!(
-        "{:<8} {:<24} {:>8} {:>9} {:>9} {:>8}",
-        "group", "row", "t 1t", "overhead", "/tower", "scaling"
+        "{:<8} {:<24} {:>8} {:>9} {:>9} {:>8} {:>7}",
+        "group", "row", "t 1t", "overhead", "/tower", "scaling", "cpu-sc"
     );
     for ((group, row, threads), t1) in best.iter() {
         if *threads != 1 {
@@ -245,7 +275,12 @@ fn summary() {
         let overhead = t1 - bare;
         let vs_tower = tower.map_or(f64::NAN, |tw| overhead / tw);
         let scaling = get(group, row, 2).map_or(f64::NAN, |t2| 2.0 * t1 / t2);
-        println!("{group:<8} {row:<24} {t1:>8.1} {overhead:>9.1} {vs_tower:>9.2} {scaling:>8.2}");
+        let cpu_scaling = cpu_per_call(group, row, 1)
+            .zip(cpu_per_call(group, row, 2))
+            .map_or(f64::NAN, |(c1, c2)| 2.0 * c1 / c2);
+        println!(
+            "{group:<8} {row:<24} {t1:>8.1} {overhead:>9.1} {vs_tower:>9.2} {scaling:>8.2} {cpu_scaling:>7.2}"
+        );
     }
 }
 

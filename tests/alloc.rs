@@ -171,6 +171,8 @@ fn no_allocation_per_call() {
     bulkheads_allocate_nothing_per_admitted_call(&waker);
     #[cfg(feature = "limit")]
     limits_allocate_nothing_per_admitted_call(&waker);
+    #[cfg(feature = "balance")]
+    balance_rows(&waker);
 }
 
 /// An admitted call through a bulkhead allocates nothing, in either mode
@@ -269,24 +271,20 @@ fn limits_allocate_nothing_per_admitted_call(waker: &Waker) {
     use seawall::limit::algorithm::{Aimd, Fixed, Gradient2, Hybrid, Vegas};
     use seawall::limit::{Algorithm, Limit, Limiter};
 
-    type MakeLimiter = Box<dyn Fn() -> Limiter>;
-    let algorithms: [(&str, MakeLimiter); 5] = [
-        (
-            "fixed",
-            Box::new(|| limiter(Fixed::new(100).expect("valid"))),
-        ),
-        ("aimd", Box::new(|| limiter(Aimd::default()))),
-        ("vegas", Box::new(|| limiter(Vegas::default()))),
-        ("gradient2", Box::new(|| limiter(Gradient2::default()))),
-        ("hybrid", Box::new(|| limiter(Hybrid::recommended()))),
+    let algorithms = [
+        ("fixed", limiter(Fixed::new(100).expect("valid"))),
+        ("aimd", limiter(Aimd::default())),
+        ("vegas", limiter(Vegas::default())),
+        ("gradient2", limiter(Gradient2::default())),
+        ("hybrid", limiter(Hybrid::recommended())),
     ];
     fn limiter(algorithm: impl Algorithm) -> Limiter {
         Limiter::builder(algorithm).build().expect("valid config")
     }
-    for (name, make) in algorithms {
+    for (name, limiter) in algorithms {
         let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
         let mut svc =
-            Limit::new(backend, make()).with_classifier(|r: Result<&u8, &Infallible>| match r {
+            Limit::new(backend, limiter).with_classifier(|r: Result<&u8, &Infallible>| match r {
                 Ok(0) => Outcome::Overload,
                 _ => Outcome::Success,
             });

@@ -287,3 +287,16 @@ fn invalid_configuration_is_an_error_naming_the_field() {
         assert_eq!(builder.build().unwrap_err().field(), field);
     }
 }
+
+#[test]
+fn the_public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    type Inner = tower::util::ServiceFn<fn(u32) -> std::future::Ready<Result<u32, BoxError>>>;
+    send_sync::<BulkheadLayer>();
+    send_sync::<Bulkhead<Inner>>();
+    send_sync::<seawall::bulkhead::future::ResponseFuture<std::future::Ready<Result<u32, BoxError>>>>(
+    );
+    send_sync::<seawall::bulkhead::BulkheadPermit>();
+    send_sync::<Full>();
+    send_sync::<WaitTimedOut>();
+}

@@ -344,3 +344,16 @@ fn invalid_configuration_is_an_error_naming_the_field() {
         assert_eq!(builder.build().unwrap_err().field(), field);
     }
 }
+
+#[test]
+fn the_public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    type Ready = std::future::Ready<Result<u32, BoxError>>;
+    send_sync::<Limiter>();
+    send_sync::<LimitLayer>();
+    send_sync::<Limit<tower::util::ServiceFn<fn(u32) -> Ready>>>();
+    send_sync::<seawall::limit::future::ResponseFuture<Ready, seawall::classify::DefaultClassifier>>(
+    );
+    send_sync::<seawall::limit::LimitPermit>();
+    send_sync::<Overloaded>();
+}

@@ -31,10 +31,10 @@ pub const MAX_CONCURRENT_CALLS: u32 = 1 << 30;
 /// ```
 #[must_use]
 pub struct Builder {
-    name: Arc<str>,
-    max_concurrent_calls: u32,
-    mode: Mode,
-    observer: SharedObserver,
+    pub(super) name: Arc<str>,
+    pub(super) max_concurrent_calls: u32,
+    pub(super) mode: Mode,
+    pub(super) observer: SharedObserver,
 }
 
 impl Builder {

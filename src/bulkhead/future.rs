@@ -80,6 +80,7 @@ where
                 // Free the slot as the call ends, not when the caller gets
                 // round to dropping the future.
                 permit.0 = None;
+                permit.1 = None;
                 Poll::Ready(result.map_err(Into::into))
             }
             KindProj::Refused { error } => Poll::Ready(Err(error

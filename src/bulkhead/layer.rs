@@ -58,9 +58,10 @@ pub struct BulkheadLayer {
 /// assert_eq!(bulkhead.available_permits(), 1);
 /// drop(permit);
 /// assert_eq!(bulkhead.available_permits(), 2);
-/// # Ok::<(), seawall::bulkhead::Full>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
+// Held only for its drop, which frees the slot.
 pub struct BulkheadPermit(#[allow(dead_code)] pub(crate) Permit<Handle>);
 
 impl BulkheadLayer {

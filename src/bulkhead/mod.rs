@@ -34,6 +34,8 @@
 mod builder;
 mod error;
 pub mod future;
+#[cfg(feature = "keyed")]
+mod keyed;
 mod layer;
 mod service;
 
@@ -42,6 +44,9 @@ use std::time::Duration;
 
 pub use self::builder::{Builder, MAX_CONCURRENT_CALLS};
 pub use self::error::{Full, WaitTimedOut};
+#[cfg(feature = "keyed")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyed")))]
+pub use self::keyed::{KeyedBulkhead, KeyedBulkheadLayer, KeyedBulkheads};
 pub use self::layer::{BulkheadLayer, BulkheadPermit};
 pub use self::service::Bulkhead;
 

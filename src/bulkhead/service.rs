@@ -122,7 +122,7 @@ where
             // The permit is in the future before the inner call starts: a
             // panic in `call` drops it and frees the slot.
             State::Reserved(permit) => {
-                let permit = PermitGuard(Some(permit));
+                let permit = PermitGuard(Some(permit), None);
                 ResponseFuture::called(self.inner.call(req), permit)
             }
             State::Refused(error) => ResponseFuture::refused(error),
@@ -132,8 +132,13 @@ where
 }
 
 /// Moves the permit through `call` so that a panic in the inner call drops
-/// it.
-pub(crate) struct PermitGuard(pub(crate) Option<Permit<Handle>>);
+/// it. A keyed compartment's call also holds its key's bulkhead, so that
+/// the key is not evicted (and remade empty) while the call is in flight;
+/// the permit is released first (fields drop in order).
+pub(crate) struct PermitGuard(
+    pub(crate) Option<Permit<Handle>>,
+    pub(crate) Option<std::sync::Arc<BulkheadLayer>>,
+);
 
 impl<S> Bulkhead<S> {
     #[cold]

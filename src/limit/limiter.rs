@@ -233,6 +233,14 @@ impl Limiter {
         &self.shared.learner
     }
 
+    /// The learner feeding the algorithm: read the algorithm's state with
+    /// [`Learner::with_algorithm`](super::Learner::with_algorithm), or hand
+    /// it buffered samples with [`flush`](super::Learner::flush) (the
+    /// limit then follows at the next completed call).
+    pub fn learner(&self) -> &super::Learner {
+        &self.shared.learner
+    }
+
     /// The partitions' names and shares, in the order they were added.
     pub fn partitions(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
         self.shared.partitions.iter().map(|(n, s)| (&**n, *s))
@@ -364,7 +372,10 @@ impl Builder {
     }
 
     /// Adds a partition guaranteed `share` (in `(0, 1]`) of the limit when
-    /// the limit is reached; the shares sum to at most 1.
+    /// the limit is reached; the shares sum to at most 1. In
+    /// [`Mode::Wait`] a partition's callers wait in their own queue for
+    /// their own share's permits (borrowing is for calls that find a permit
+    /// free at once).
     pub fn partition(mut self, name: impl Into<Arc<str>>, share: f64) -> Self {
         self.partitions.push((name.into(), share));
         self
