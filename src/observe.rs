@@ -84,6 +84,47 @@ pub enum Event<'a> {
         /// When the breaker expects to admit calls again, where known.
         retry_after: Option<Duration>,
     },
+    /// A bulkhead refused a call.
+    #[cfg(feature = "bulkhead")]
+    BulkheadRejected {
+        /// The bulkhead's name.
+        name: &'a str,
+        /// Its maximum of concurrent calls when it refused.
+        max_concurrent_calls: u32,
+        /// Full, or the wait timed out.
+        reason: crate::bulkhead::Rejection,
+    },
+    /// A bulkhead's maximum of concurrent calls was changed.
+    #[cfg(feature = "bulkhead")]
+    BulkheadLimitChanged {
+        /// The bulkhead's name.
+        name: &'a str,
+        /// The maximum before.
+        from: u32,
+        /// The maximum now.
+        to: u32,
+    },
+    /// An adaptive concurrency limit refused a call (full, or its wait
+    /// timed out).
+    #[cfg(feature = "limit")]
+    LimitRejected {
+        /// The limit's name.
+        name: &'a str,
+        /// The limit when it refused.
+        limit: u32,
+        /// The partition the call belonged to, if the limit is partitioned.
+        partition: Option<&'a str>,
+    },
+    /// An adaptive concurrency limit moved.
+    #[cfg(feature = "limit")]
+    LimitChanged {
+        /// The limit's name.
+        name: &'a str,
+        /// The limit before.
+        from: u32,
+        /// The limit now.
+        to: u32,
+    },
     /// A balancer's outlier detection ejected an endpoint.
     #[cfg(feature = "balance")]
     BalanceEjected {
@@ -107,7 +148,6 @@ pub enum Event<'a> {
         endpoint: &'a str,
     },
     /// Keeps the lifetime in use when no capability is enabled.
-    #[cfg(not(any(feature = "breaker", feature = "balance")))]
     #[doc(hidden)]
     _Never(std::marker::PhantomData<&'a ()>, std::convert::Infallible),
 }
@@ -158,29 +198,45 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
-/// A type-erased observer as layers store it.
-#[derive(Clone)]
-pub(crate) struct SharedObserver(std::sync::Arc<dyn Observer>);
+/// A type-erased observer as layers store it: none, or one that may itself
+/// fan out to several.
+#[derive(Clone, Default)]
+pub(crate) struct SharedObserver(Option<std::sync::Arc<dyn Observer>>);
 
 impl SharedObserver {
-    pub(crate) fn new(observer: impl Observer) -> Self {
-        Self(std::sync::Arc::new(observer))
+    /// Adds `observer` after the ones already there: setting a second
+    /// observer must not silently drop the first.
+    pub(crate) fn and(self, observer: impl Observer) -> Self {
+        Self(Some(match self.0 {
+            None => std::sync::Arc::new(observer),
+            Some(first) => std::sync::Arc::new((Fanout(first), observer)),
+        }))
     }
 
+    #[inline]
     pub(crate) fn emit(&self, event: &Event<'_>) {
-        self.0.on_event(event)
+        if let Some(observer) = &self.0 {
+            observer.on_event(event)
+        }
     }
 }
 
-impl Default for SharedObserver {
-    fn default() -> Self {
-        Self::new(())
+/// The observers added before, in front of one added later.
+struct Fanout(std::sync::Arc<dyn Observer>);
+
+impl Observer for Fanout {
+    fn on_event(&self, event: &Event<'_>) {
+        self.0.on_event(event)
     }
 }
 
 impl fmt::Debug for SharedObserver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Observer")
+        f.write_str(if self.0.is_some() {
+            "Observer"
+        } else {
+            "NoObserver"
+        })
     }
 }
 
@@ -232,6 +288,46 @@ impl Observer for TracingObserver {
                 retry_after_ms = retry_after.map(|d| d.as_millis() as u64),
                 "circuit breaker rejected a call"
             ),
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadRejected {
+                name,
+                max_concurrent_calls,
+                reason,
+            } => tracing::debug!(
+                target: "seawall",
+                bulkhead = name,
+                max_concurrent_calls,
+                reason = reason.as_str(),
+                "bulkhead rejected a call"
+            ),
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadLimitChanged { name, from, to } => tracing::info!(
+                target: "seawall",
+                bulkhead = name,
+                from,
+                to,
+                "bulkhead limit changed"
+            ),
+            #[cfg(feature = "limit")]
+            Event::LimitRejected {
+                name,
+                limit,
+                partition,
+            } => tracing::debug!(
+                target: "seawall",
+                limiter = name,
+                limit,
+                partition,
+                "concurrency limit rejected a call"
+            ),
+            #[cfg(feature = "limit")]
+            Event::LimitChanged { name, from, to } => tracing::debug!(
+                target: "seawall",
+                limiter = name,
+                from,
+                to,
+                "concurrency limit changed"
+            ),
             #[cfg(feature = "balance")]
             Event::BalanceEjected {
                 name,
@@ -255,6 +351,7 @@ impl Observer for TracingObserver {
                 endpoint,
                 "balancer returned an endpoint"
             ),
+            Event::_Never(_, never) => match never {},
         }
     }
 }
@@ -270,17 +367,35 @@ impl Observer for TracingObserver {
 /// | `seawall_breaker_rejections_total` | counter | `breaker`, `state` |
 /// | `seawall_balance_ejections_total` | counter | `balancer`, `endpoint`, `reason` |
 /// | `seawall_balance_ejected` | gauge (1 ejected, 0 returned) | `balancer`, `endpoint` |
+/// | `seawall_bulkhead_rejections_total` | counter | `bulkhead`, `reason` |
+/// | `seawall_bulkhead_max_concurrent_calls` | gauge (on change) | `bulkhead` |
+/// | `seawall_limit_rejections_total` | counter | `limiter` |
+/// | `seawall_limit` | gauge (on change) | `limiter` |
+///
+/// Handles are registered with the recorder once, on a breaker's first
+/// event (each counter on its first use), and kept: after that an event
+/// allocates nothing, so a refused call during an outage costs a counter
+/// increment. The recorder is the one in place at that first event. Clones
+/// share the registered handles.
 ///
 /// ```
 /// use seawall::breaker::CircuitBreaker;
 /// use seawall::observe::MetricsObserver;
-/// let breaker = CircuitBreaker::builder().observer(MetricsObserver).build()?;
+/// let breaker = CircuitBreaker::builder().observer(MetricsObserver::new()).build()?;
 /// # Ok::<(), seawall::ConfigError>(())
 /// ```
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MetricsObserver;
+#[derive(Debug, Clone, Default)]
+pub struct MetricsObserver(std::sync::Arc<metrics_handles::Registry>);
+
+#[cfg(feature = "metrics")]
+impl MetricsObserver {
+    /// An observer with nothing registered yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 #[cfg(feature = "metrics")]
 impl Observer for MetricsObserver {
@@ -288,30 +403,42 @@ impl Observer for MetricsObserver {
         match *event {
             #[cfg(feature = "breaker")]
             Event::BreakerTransition { name, from, to, .. } => {
-                metrics::counter!(
-                    "seawall_breaker_transitions_total",
-                    "breaker" => name.to_owned(),
-                    "from" => from.as_str(),
-                    "to" => to.as_str()
-                )
-                .increment(1);
-                metrics::gauge!("seawall_breaker_state", "breaker" => name.to_owned())
-                    .set(to.code() as f64);
+                self.0.with(name, |h| {
+                    h.transition(from, to).increment(1);
+                    h.state.set(to.code() as f64);
+                });
             }
             #[cfg(feature = "breaker")]
-            Event::BreakerReset { name } => {
-                metrics::counter!("seawall_breaker_resets_total", "breaker" => name.to_owned())
-                    .increment(1);
-                metrics::gauge!("seawall_breaker_state", "breaker" => name.to_owned())
-                    .set(State::Closed.code() as f64);
-            }
+            Event::BreakerReset { name } => self.0.with(name, |h| {
+                h.resets.increment(1);
+                h.state.set(State::Closed.code() as f64);
+            }),
             #[cfg(feature = "breaker")]
-            Event::BreakerRejected { name, state, .. } => metrics::counter!(
-                "seawall_breaker_rejections_total",
-                "breaker" => name.to_owned(),
-                "state" => state.as_str()
+            Event::BreakerRejected { name, state, .. } => {
+                self.0.with(name, |h| h.rejection(state).increment(1))
+            }
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadRejected { name, reason, .. } => metrics::counter!(
+                "seawall_bulkhead_rejections_total",
+                "bulkhead" => name.to_owned(),
+                "reason" => reason.as_str()
             )
             .increment(1),
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadLimitChanged { name, to, .. } => {
+                metrics::gauge!("seawall_bulkhead_max_concurrent_calls", "bulkhead" => name.to_owned())
+                    .set(f64::from(to))
+            }
+            #[cfg(feature = "limit")]
+            Event::LimitRejected { name, .. } => metrics::counter!(
+                "seawall_limit_rejections_total",
+                "limiter" => name.to_owned()
+            )
+            .increment(1),
+            #[cfg(feature = "limit")]
+            Event::LimitChanged { name, to, .. } => {
+                metrics::gauge!("seawall_limit", "limiter" => name.to_owned()).set(f64::from(to))
+            }
             #[cfg(feature = "balance")]
             Event::BalanceEjected {
                 name,
@@ -340,6 +467,92 @@ impl Observer for MetricsObserver {
                 "endpoint" => endpoint.to_owned()
             )
             .set(0.0),
+            Event::_Never(_, never) => match never {},
+        }
+    }
+}
+
+/// The metric handles of each breaker a [`MetricsObserver`] has seen.
+#[cfg(feature = "metrics")]
+mod metrics_handles {
+    use std::sync::{Mutex, OnceLock};
+
+    #[cfg(feature = "breaker")]
+    use crate::breaker::State;
+
+    /// The usual case is one breaker per observer: its handles are read
+    /// without a lock. Further breakers' go in a list behind a mutex.
+    #[derive(Debug, Default)]
+    pub(super) struct Registry {
+        first: OnceLock<Handles>,
+        others: Mutex<Vec<Handles>>,
+    }
+
+    impl Registry {
+        pub(super) fn with(&self, name: &str, f: impl FnOnce(&Handles)) {
+            let first = self.first.get_or_init(|| Handles::new(name));
+            if &*first.name == name {
+                return f(first);
+            }
+            let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+            match others.iter().position(|h| &*h.name == name) {
+                Some(i) => f(&others[i]),
+                None => {
+                    others.push(Handles::new(name));
+                    f(others.last().expect("just pushed"))
+                }
+            }
+        }
+    }
+
+    /// One breaker's handles; counters whose labels depend on a state are
+    /// registered on first use.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        name: Box<str>,
+        pub(super) state: metrics::Gauge,
+        pub(super) resets: metrics::Counter,
+        #[cfg(feature = "breaker")]
+        rejections: [OnceLock<metrics::Counter>; State::ALL.len()],
+        #[cfg(feature = "breaker")]
+        transitions: [[OnceLock<metrics::Counter>; State::ALL.len()]; State::ALL.len()],
+    }
+
+    impl Handles {
+        fn new(name: &str) -> Self {
+            let label = name.to_owned();
+            Self {
+                name: name.into(),
+                state: metrics::gauge!("seawall_breaker_state", "breaker" => label.clone()),
+                resets: metrics::counter!("seawall_breaker_resets_total", "breaker" => label),
+                #[cfg(feature = "breaker")]
+                rejections: Default::default(),
+                #[cfg(feature = "breaker")]
+                transitions: Default::default(),
+            }
+        }
+
+        #[cfg(feature = "breaker")]
+        pub(super) fn rejection(&self, state: State) -> &metrics::Counter {
+            self.rejections[state.code() as usize].get_or_init(|| {
+                metrics::counter!(
+                    "seawall_breaker_rejections_total",
+                    "breaker" => self.name.to_string(),
+                    "state" => state.as_str()
+                )
+            })
+        }
+
+        #[cfg(feature = "breaker")]
+        pub(super) fn transition(&self, from: State, to: State) -> &metrics::Counter {
+            self.transitions[from.code() as usize][to.code() as usize].get_or_init(|| {
+                metrics::counter!(
+                    "seawall_breaker_transitions_total",
+                    "breaker" => self.name.to_string(),
+                    "from" => from.as_str(),
+                    "to" => to.as_str()
+                )
+            })
         }
     }
 }

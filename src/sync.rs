@@ -6,16 +6,19 @@
 
 #[cfg(not(seawall_loom))]
 #[allow(unused_imports)] // AtomicU32 is unused when no capability is enabled
-pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(seawall_loom))]
 #[allow(unused_imports)] // only the balancer's endpoint set uses them
-pub(crate) use std::sync::{Mutex, RwLock};
+pub(crate) use std::sync::{Mutex as StdMutex, RwLock};
 
 #[cfg(seawall_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 #[cfg(seawall_loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::{Mutex, RwLock};
+pub(crate) use loom::sync::{Mutex as StdMutex, RwLock};
 
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.
@@ -45,11 +48,47 @@ pub(crate) fn stripe_hint() -> usize {
     })
 }
 
-/// Under loom every thread shares stripe 0: the models then exercise the
-/// races on one bucket, which is where they are.
+/// Under loom the stripe is the model thread's index (0 for the model's
+/// main thread, then 1, 2, … in spawn order), read from loom's thread id,
+/// so that a model is deterministic and its threads write distinct stripes
+/// (a two-stripe window then puts the main thread and the first spawned one
+/// apart, and the second spawned one with the main thread).
 #[cfg(seawall_loom)]
 pub(crate) fn stripe_hint() -> usize {
-    0
+    let id = format!("{:?}", loom::thread::current().id());
+    id.trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(0)
+}
+
+/// A per-thread stripe index for the admission core (bulkhead, adaptive
+/// limit): [`stripe_hint`] outside loom.
+#[cfg(not(seawall_loom))]
+#[inline]
+pub(crate) fn admission_stripe() -> usize {
+    stripe_hint()
+}
+
+/// Under loom, unlike [`stripe_hint`], each thread of an execution gets its
+/// own stripe (0 for the first thread that asks, then 1, …), so the
+/// admission models reach the paths that move permits between stripes
+/// (refill, spill, stealing, reclaiming on shrink).
+#[cfg(seawall_loom)]
+pub(crate) fn admission_stripe() -> usize {
+    use std::cell::Cell;
+    loom::lazy_static! {
+        static ref NEXT: loom::sync::atomic::AtomicUsize = loom::sync::atomic::AtomicUsize::new(0);
+    }
+    loom::thread_local! {
+        static STRIPE: Cell<usize> = Cell::new(usize::MAX);
+    }
+    STRIPE.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        s.get()
+    })
 }
 
 /// Pads and aligns a value to its own cache line (128 bytes covers the
@@ -63,5 +102,34 @@ impl<T> std::ops::Deref for CachePadded<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
+    }
+}
+
+/// A mutex for rare paths (wait queues), parking_lot's outside loom and
+/// loom's inside, so that the models can interleave around it.
+#[cfg(any(feature = "bulkhead", feature = "limit"))]
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T>(
+    #[cfg(not(seawall_loom))] parking_lot::Mutex<T>,
+    #[cfg(seawall_loom)] loom::sync::Mutex<T>,
+);
+
+#[cfg(any(feature = "bulkhead", feature = "limit"))]
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        #[cfg(not(seawall_loom))]
+        return Self(parking_lot::Mutex::new(value));
+        #[cfg(seawall_loom)]
+        return Self(loom::sync::Mutex::new(value));
+    }
+
+    #[cfg(not(seawall_loom))]
+    pub(crate) fn lock(&self) -> parking_lot::MutexGuard<'_, T> {
+        self.0.lock()
+    }
+
+    #[cfg(seawall_loom)]
+    pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

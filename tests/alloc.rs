@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use seawall::breaker::{Breaker, CircuitBreaker, State};
+use seawall::classify::{Outcome, Sample};
 use seawall::clock::ManualClock;
 use tower::{service_fn, Service};
 
@@ -85,8 +86,8 @@ fn no_allocation_per_call() {
             .expect("valid config");
         let mut svc = Breaker::new(backend, breaker.clone()).with_classifier(
             |r: Result<&u8, &Infallible>| match r {
-                Ok(1) => seawall::classify::Outcome::Success,
-                _ => seawall::classify::Outcome::Failure,
+                Ok(1) => Outcome::Success,
+                _ => Outcome::Failure,
             },
         );
         // Warm up: fill the window, let lazy structures settle.
@@ -118,9 +119,96 @@ fn no_allocation_per_call() {
         });
         assert_eq!(probing, 0, "{name}: allocations in half-open");
         assert_eq!(breaker.state(), State::Closed, "{name}: probes closed it");
+
+        // Outside the layer: owned permits, measured samples and `call`.
+        let owned = allocations_during(|| {
+            for i in 0..1_000u32 {
+                let permit = breaker.try_acquire_owned().expect("closed");
+                if i % 2 == 0 {
+                    permit.record(Outcome::Success);
+                } else {
+                    permit.record_sample(Sample::new(Outcome::Success, Duration::from_millis(1)));
+                }
+            }
+        });
+        assert_eq!(owned, 0, "{name}: allocations with owned permits");
+        let called = allocations_during(|| {
+            for _ in 0..1_000 {
+                let mut cx = Context::from_waker(&waker);
+                let fut = pin!(breaker.call(async { Ok::<_, ()>(()) }));
+                assert!(fut.poll(&mut cx).is_ready());
+            }
+        });
+        assert_eq!(called, 0, "{name}: allocations in CircuitBreaker::call");
+
+        // A refusal through the layer allocates exactly its `BoxError`; the
+        // breaker's name is shared, not copied.
+        breaker
+            .transition_to(State::ForcedOpen)
+            .expect("any state may force open");
+        let refused = allocations_during(|| {
+            for _ in 0..10 {
+                assert!(!call(&mut svc, &waker, false));
+            }
+        });
+        assert_eq!(refused, 10, "{name}: one box per refusal");
+        let direct = allocations_during(|| {
+            for _ in 0..10 {
+                assert!(breaker.try_acquire_owned().is_err());
+            }
+        });
+        assert_eq!(
+            direct, 0,
+            "{name}: a refusal outside the layer is not boxed"
+        );
+        breaker.reset();
+    }
+    #[cfg(feature = "metrics")]
+    metrics_observer_allocates_once_per_handle();
+    #[cfg(feature = "keyed")]
+    keyed_breakers_allocate_only_for_new_keys(&waker);
+    #[cfg(feature = "bulkhead")]
+    bulkheads_allocate_nothing_per_admitted_call(&waker);
+    #[cfg(feature = "limit")]
+    limits_allocate_nothing_per_admitted_call(&waker);
+}
+
+/// An admitted call through a bulkhead allocates nothing, in either mode
+/// (a wait that finds a free permit does not queue).
+#[cfg(feature = "bulkhead")]
+fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
+    use seawall::bulkhead::{Bulkhead, BulkheadLayer, Mode};
+
+    let modes = [
+        Mode::FailFast,
+        Mode::Wait {
+            max_wait: Duration::from_secs(1),
+            queue: 8,
+        },
+    ];
+    for mode in modes {
+        let bulkhead = BulkheadLayer::builder()
+            .max_concurrent_calls(10)
+            .mode(mode)
+            .build()
+            .expect("valid config");
+        let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+        let mut svc = Bulkhead::new(backend, bulkhead);
+        for _ in 0..100 {
+            call(&mut svc, waker, false);
+        }
+        let admitted = allocations_during(|| {
+            for _ in 0..1_000 {
+                assert!(call(&mut svc, waker, false));
+            }
+        });
+        assert_eq!(
+            admitted, 0,
+            "bulkhead {mode:?}: allocations per admitted call"
+        );
     }
     #[cfg(feature = "balance")]
-    balance_rows(&waker);
+    balance_rows(waker);
 }
 
 /// The balancer allocates nothing per call once warmed up: over endpoints
@@ -172,4 +260,95 @@ fn balance_rows(waker: &Waker) {
             );
         }
     }
+}
+
+/// An admitted call through an adaptive limit allocates nothing, whatever
+/// the algorithm, also when its outcome is a drop that moves the limit.
+#[cfg(feature = "limit")]
+fn limits_allocate_nothing_per_admitted_call(waker: &Waker) {
+    use seawall::limit::algorithm::{Aimd, Fixed, Gradient2, Hybrid, Vegas};
+    use seawall::limit::{Algorithm, Limit, Limiter};
+
+    type MakeLimiter = Box<dyn Fn() -> Limiter>;
+    let algorithms: [(&str, MakeLimiter); 5] = [
+        (
+            "fixed",
+            Box::new(|| limiter(Fixed::new(100).expect("valid"))),
+        ),
+        ("aimd", Box::new(|| limiter(Aimd::default()))),
+        ("vegas", Box::new(|| limiter(Vegas::default()))),
+        ("gradient2", Box::new(|| limiter(Gradient2::default()))),
+        ("hybrid", Box::new(|| limiter(Hybrid::recommended()))),
+    ];
+    fn limiter(algorithm: impl Algorithm) -> Limiter {
+        Limiter::builder(algorithm).build().expect("valid config")
+    }
+    for (name, make) in algorithms {
+        let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+        let mut svc =
+            Limit::new(backend, make()).with_classifier(|r: Result<&u8, &Infallible>| match r {
+                Ok(0) => Outcome::Overload,
+                _ => Outcome::Success,
+            });
+        for i in 0..2_000 {
+            call(&mut svc, waker, i % 64 == 0);
+        }
+        let admitted = allocations_during(|| {
+            for i in 0..1_000 {
+                call(&mut svc, waker, i % 64 == 0);
+            }
+        });
+        assert_eq!(admitted, 0, "limit {name}: allocations per admitted call");
+    }
+}
+
+/// A call for a key that has its breaker allocates nothing (with a key
+/// that is itself free to extract, as here).
+#[cfg(feature = "keyed")]
+fn keyed_breakers_allocate_only_for_new_keys(waker: &Waker) {
+    use seawall::breaker::KeyedBreakerLayer;
+    use tower::Layer;
+
+    let breakers = CircuitBreaker::builder()
+        .clock(ManualClock::new())
+        .build_keyed::<u8>(seawall::keyed::KeyedMap::builder())
+        .expect("valid config");
+    let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+    let mut svc = KeyedBreakerLayer::new(breakers, |fail: &bool| u8::from(*fail)).layer(backend);
+    call(&mut svc, waker, false); // makes key 0's breaker
+    let keyed = allocations_during(|| {
+        for _ in 0..1_000 {
+            assert!(call(&mut svc, waker, false));
+        }
+    });
+    assert_eq!(keyed, 0, "allocations per call for a known key");
+}
+
+/// During an outage every refused call is an event: after a breaker's
+/// handles are registered, reporting allocates nothing.
+#[cfg(feature = "metrics")]
+fn metrics_observer_allocates_once_per_handle() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    metrics::with_local_recorder(&recorder, || {
+        let breaker = CircuitBreaker::builder()
+            .name("outage")
+            .observer(seawall::observe::MetricsObserver::new())
+            .build()
+            .expect("valid config");
+        // Registers the handles of every event below once.
+        breaker.transition_to(State::ForcedOpen).expect("allowed");
+        assert!(breaker.try_acquire().is_err());
+        breaker.transition_to(State::Closed).expect("allowed");
+        breaker.reset();
+
+        let reporting = allocations_during(|| {
+            breaker.transition_to(State::ForcedOpen).expect("allowed");
+            for _ in 0..1_000 {
+                assert!(breaker.try_acquire().is_err());
+            }
+            breaker.transition_to(State::Closed).expect("allowed");
+            breaker.reset();
+        });
+        assert_eq!(reporting, 0, "allocations reporting through metrics");
+    });
 }

@@ -311,11 +311,13 @@ fn backoff_waits() {
     let fixed = Backoff::fixed(s(30));
     assert_eq!(fixed.wait(1, 0), s(30));
     assert_eq!(fixed.wait(100, 12345), s(30));
-    assert_eq!(
-        fixed.with_jitter(0.5),
-        fixed,
-        "a fixed wait takes no jitter"
-    );
+    assert_eq!(fixed.with_jitter(0.0), fixed, "no jitter, still fixed");
+    let jittered = fixed.with_jitter(0.5);
+    assert_ne!(jittered, fixed, "a fixed wait takes jitter");
+    for entropy in 0..32 {
+        let w = jittered.wait(7, entropy);
+        assert!(w >= s(15) && w <= s(45), "{w:?}");
+    }
 
     let exp = Backoff::exponential(s(1), 2.0, s(60));
     let waits: Vec<_> = (1..=8).map(|a| exp.wait(a, 0)).collect();
@@ -405,8 +407,8 @@ mod serde_config {
             expected.minimum_number_of_calls()
         );
 
-        let config: Config = toml::from_str("").unwrap();
-        assert_eq!(config, expected);
+        let config: Config = toml::from_str(r#"name = "defaults""#).unwrap();
+        assert_eq!(config.policy(), expected.policy());
 
         let config: Config = toml::from_str(
             r#"wait_duration_in_open_state = { initial = "1s", multiplier = 1.5, max = "10s" }"#,
@@ -510,16 +512,138 @@ mod serde_config {
     }
 
     #[test]
-    fn unknown_keys_are_refused() {
-        let message = toml_error("failure_rate = 50.0");
-        assert!(
-            message.contains("unknown field `failure_rate`"),
-            "{message}"
-        );
+    fn a_key_of_another_policy_is_refused() {
         let message = toml_error(r#"policy = { type = "count_window", size = 10, seconds = 5 }"#);
         assert!(message.contains("unknown field `seconds`"), "{message}");
-        toml_error(
-            r#"wait_duration_in_open_state = { initial = "1s", multiplier = 2.0, max = "1m", factor = 0.5 }"#,
+    }
+
+    #[test]
+    fn nothing_is_not_a_configuration() {
+        for text in ["", "# only a comment\n"] {
+            let message = toml_error(text);
+            assert!(
+                message.contains("at least one setting"),
+                "{text:?}: {message}"
+            );
+        }
+        for json in ["[]", "{}", "null", "42"] {
+            let err = serde_json::from_str::<Config>(json).expect_err(json);
+            assert!(!err.to_string().contains("untagged"), "{json}: {err}");
+        }
+        let err = serde_json::from_str::<Config>("[]").unwrap_err();
+        assert!(err.to_string().contains("a table of settings"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_wherever_it_is() {
+        for (text, key) in [
+            ("failure_rate = 50.0", "failure_rate"),
+            (
+                "automatic_transition_from_open_to_half_open_enabled = true",
+                "automatic_transition_from_open_to_half_open_enabled",
+            ),
+            (
+                r#"wait_duration_in_open_state = { initial = "1s", multiplier = 2.0, max = "1m", factor = 0.5 }"#,
+                "factor",
+            ),
+            (
+                r#"wait_duration_in_open_state = { inital = "1s" }"#,
+                "inital",
+            ),
+            (r#"policy = { type = "count_window", sise = 10 }"#, "sise"),
+        ] {
+            let message = toml_error(text);
+            assert!(
+                message.contains(&format!("unknown field `{key}`")),
+                "{text}: {message}"
+            );
+            assert!(!message.contains("untagged"), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn an_out_of_range_value_names_its_field_and_line() {
+        let message = toml_error(
+            "name = \"users\"\nminimum_number_of_calls = 10\nfailure_rate_threshold = 150.0\n",
+        );
+        assert!(message.contains("line 3"), "{message}");
+        assert!(
+            message.contains("invalid failure_rate_threshold: 150"),
+            "{message}"
+        );
+
+        let message = toml_error("name = \"users\"\n\n[wait_duration_in_open_state]\ninitial = \"1s\"\nmultiplier = 0.5\nmax = \"1m\"\n");
+        assert!(
+            message.contains("wait_duration_in_open_state.multiplier"),
+            "{message}"
+        );
+        assert!(message.contains("line 3"), "{message}");
+    }
+
+    #[test]
+    fn resilience4j_window_keys_are_accepted() {
+        for (text, policy) in [
+            ("sliding_window_size = 50", Policy::CountWindow { size: 50 }),
+            (
+                "sliding_window_type = \"COUNT_BASED\"\nsliding_window_size = 20",
+                Policy::CountWindow { size: 20 },
+            ),
+            (
+                "sliding_window_type = \"TIME_BASED\"\nsliding_window_size = 30",
+                Policy::TimeWindow { seconds: 30 },
+            ),
+            (
+                "sliding_window_type = \"TIME_BASED\"",
+                Policy::TimeWindow { seconds: 100 },
+            ),
+        ] {
+            let config: Config = toml::from_str(text).unwrap();
+            assert_eq!(config.policy(), policy, "{text}");
+        }
+        let message =
+            toml_error("sliding_window_type = \"TIME_BASED\"\nsliding_window_size = 7200");
+        assert!(
+            message.contains("invalid sliding_window_size: 7200"),
+            "{message}"
+        );
+        let message =
+            toml_error("sliding_window_size = 10\npolicy = { type = \"count_window\", size = 10 }");
+        assert!(message.contains("either policy or"), "{message}");
+        let message = toml_error("sliding_window_type = \"SESSION_BASED\"");
+        assert!(message.contains("COUNT_BASED"), "{message}");
+    }
+
+    #[test]
+    fn jitter_on_a_fixed_wait_is_honoured() {
+        let config: Config =
+            toml::from_str(r#"wait_duration_in_open_state = { initial = "10s", jitter = 0.5 }"#)
+                .unwrap();
+        let backoff = config.wait_duration_in_open_state();
+        assert_eq!(
+            backoff,
+            Backoff::fixed(Duration::from_secs(10)).with_jitter(0.5)
+        );
+        let waits: Vec<Duration> = (0..64).map(|e| backoff.wait(1, e)).collect();
+        assert!(waits
+            .iter()
+            .all(|w| (5.0..=15.0).contains(&w.as_secs_f64())));
+        assert!(
+            waits.iter().any(|w| *w != Duration::from_secs(10)),
+            "jitter applied"
+        );
+        // Without jitter, a table with only `initial` is a plain fixed wait.
+        let config: Config =
+            toml::from_str(r#"wait_duration_in_open_state = { initial = "10s" }"#).unwrap();
+        assert_eq!(
+            config.wait_duration_in_open_state(),
+            Backoff::fixed(Duration::from_secs(10))
+        );
+        // A growing wait needs its cap.
+        let message =
+            toml_error(r#"wait_duration_in_open_state = { initial = "1s", multiplier = 2.0 }"#);
+        assert!(
+            message.contains("wait_duration_in_open_state.max"),
+            "{message}"
         );
     }
 

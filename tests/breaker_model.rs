@@ -11,8 +11,13 @@
 //! the minimum) and a rate (`part * 100 / calls` in f32) reaches its
 //! threshold. OPEN waits a fixed time (deadlines at millisecond resolution,
 //! rounded up; the first call strictly after the wait becomes the first
-//! probe); HALF_OPEN judges its `permitted` probes once all are done; a
-//! call belongs to the state (generation) that admitted it.
+//! probe); HALF_OPEN judges its probes as soon as
+//! `min(minimum_number_of_calls, permitted)` of them are done, and, with a
+//! maximum wait, a timer reopens it strictly after that wait (the OPEN wait
+//! counting from then); a call belongs to the state (generation) that
+//! admitted it. OPEN shows the figures of the state it came from, and
+//! refusals are counted per state (OPEN continuing its predecessor's count)
+//! and for the breaker's life.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -42,6 +47,7 @@ struct Params {
     slow_rate: f32,
     probes: u32,
     wait_ms: u64,
+    max_wait_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +98,12 @@ struct Model {
     deadline: u64,
     issued: u32,
     probes: Counts,
+    /// What OPEN shows: the counts of the state it came from and the
+    /// minimum below which their rates are undefined (`None`: the window of
+    /// generation `window_gen`).
+    carried: Option<(Counts, u32, bool)>,
     not_permitted: u64,
+    lifetime_not_permitted: u64,
 }
 
 fn rate(part: u32, calls: u32) -> f32 {
@@ -111,7 +122,9 @@ impl Model {
             deadline: 0,
             issued: 0,
             probes: Counts::default(),
+            carried: Some((Counts::default(), 1, false)),
             not_permitted: 0,
+            lifetime_not_permitted: 0,
         }
     }
 
@@ -176,15 +189,39 @@ impl Model {
         }
     }
 
+    fn probe_min(&self) -> u32 {
+        self.p.min_calls.min(self.p.probes)
+    }
+
     fn enter(&mut self, state: State) {
+        self.enter_at(state, self.now);
+    }
+
+    /// Enters `state` at time `at` (a timer may fire before now).
+    fn enter_at(&mut self, state: State, at: u64) {
+        let from = self.state;
+        if state == State::Open {
+            self.carried = match from {
+                State::Closed | State::MetricsOnly => None,
+                State::HalfOpen => Some((self.probes, self.probe_min(), true)),
+                State::Open => self.carried,
+                State::Disabled | State::ForcedOpen => Some((Counts::default(), 1, false)),
+            };
+        } else {
+            self.not_permitted = 0;
+        }
         self.gen += 1;
         self.state = state;
         self.issued = 0;
         self.probes = Counts::default();
+        let ceil_ms = |t: u64| t.div_ceil(MILLI) * MILLI;
         match state {
-            State::Open => {
-                let end = self.now + self.p.wait_ms * MILLI;
-                self.deadline = end.div_ceil(MILLI) * MILLI;
+            State::Open => self.deadline = ceil_ms(at + self.p.wait_ms * MILLI),
+            State::HalfOpen => {
+                self.deadline = match self.p.max_wait_ms {
+                    Some(ms) => ceil_ms(at + ms * MILLI),
+                    None => u64::MAX,
+                }
             }
             State::Closed | State::MetricsOnly => {
                 self.window.clear();
@@ -194,12 +231,21 @@ impl Model {
         }
     }
 
+    /// Moves the clock, firing the half-open timer on the way.
+    fn advance(&mut self, nanos: u64) {
+        self.now += nanos;
+        if self.state == State::HalfOpen && self.now > self.deadline {
+            self.enter_at(State::Open, self.deadline);
+        }
+    }
+
     fn reject(
         &mut self,
         state: State,
         retry_after: Option<Duration>,
     ) -> Result<ModelPermit, (State, Option<Duration>)> {
         self.not_permitted += 1;
+        self.lifetime_not_permitted += 1;
         Err((state, retry_after))
     }
 
@@ -224,6 +270,16 @@ impl Model {
             state: self.state,
             start: self.now,
         })
+    }
+
+    /// Whether a call now would be admitted.
+    fn permits(&self) -> bool {
+        match self.state {
+            State::Closed | State::MetricsOnly | State::Disabled => true,
+            State::ForcedOpen => false,
+            State::Open => self.now > self.deadline,
+            State::HalfOpen => self.issued < self.p.probes,
+        }
     }
 
     fn release(&mut self, permit: ModelPermit) {
@@ -254,8 +310,8 @@ impl Model {
                 self.probes.calls += 1;
                 self.probes.failed += failed as u32;
                 self.probes.slow += slow as u32;
-                if self.probes.calls >= self.p.probes {
-                    let verdict = if self.trips(self.probes, self.p.probes) {
+                if self.probes.calls >= self.probe_min() {
+                    let verdict = if self.trips(self.probes, self.probe_min()) {
                         State::Open
                     } else {
                         State::Closed
@@ -284,7 +340,6 @@ impl Model {
 
     fn reset(&mut self) {
         self.enter(State::Closed);
-        self.not_permitted = 0;
     }
 
     /// (counts, failure rate) as `metrics()` should report them.
@@ -294,13 +349,12 @@ impl Model {
             State::Closed | State::MetricsOnly => {
                 (self.window_counts(), self.min_calls(), has_rates)
             }
-            // OPEN shows the window of the phase right before it, if that
-            // was a closed (or metrics-only) one.
-            State::Open if self.window_gen == self.gen - 1 => {
-                (self.window_counts(), self.min_calls(), has_rates)
-            }
-            State::Open => (Counts::default(), self.min_calls(), has_rates),
-            State::HalfOpen => (self.probes, self.p.probes, true),
+            // OPEN shows the figures of the state it came from.
+            State::Open => match self.carried {
+                None => (self.window_counts(), self.min_calls(), has_rates),
+                Some(carried) => carried,
+            },
+            State::HalfOpen => (self.probes, self.probe_min(), true),
             State::Disabled | State::ForcedOpen => (Counts::default(), 1, false),
         };
         let defined = has_rates && c.calls >= min && c.calls > 0;
@@ -368,15 +422,17 @@ fn params(policy: impl Strategy<Value = Policy>) -> impl Strategy<Value = Params
         prop_oneof![Just(30.0f32), Just(50.0), Just(100.0)],
         1u32..=3,
         prop_oneof![Just(1u64), 1u64..3_000],
+        prop_oneof![Just(None), Just(Some(1u64)), (1u64..2_000).prop_map(Some)],
     )
         .prop_map(
-            |(policy, min_calls, failure_rate, slow_rate, probes, wait_ms)| Params {
+            |(policy, min_calls, failure_rate, slow_rate, probes, wait_ms, max_wait_ms)| Params {
                 policy,
                 min_calls,
                 failure_rate,
                 slow_rate,
                 probes,
                 wait_ms,
+                max_wait_ms,
             },
         )
 }
@@ -387,6 +443,10 @@ fn build(p: Params, clock: &ManualClock) -> CircuitBreaker {
         Policy::Count(size) => builder.count_window(size),
         Policy::Time(seconds) => builder.time_window(seconds),
         Policy::Consecutive(k) => builder.consecutive_failures(k),
+    };
+    let builder = match p.max_wait_ms {
+        Some(ms) => builder.max_wait_duration_in_half_open_state(Duration::from_millis(ms)),
+        None => builder,
     };
     builder
         .minimum_number_of_calls(p.min_calls)
@@ -474,6 +534,20 @@ fn check(
         "step {}: not permitted",
         step
     );
+    prop_assert_eq!(
+        m.lifetime_not_permitted_calls(),
+        model.lifetime_not_permitted,
+        "step {}: lifetime not permitted",
+        step
+    );
+    prop_assert_eq!(
+        breaker.is_call_permitted(),
+        model.permits(),
+        "step {} ({:?}): is_call_permitted in {}",
+        step,
+        op,
+        model.state
+    );
     Ok(())
 }
 
@@ -484,7 +558,7 @@ fn run(p: Params, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut held: Vec<(Permit<'_>, ModelPermit)> = Vec::new();
     let advance = |model: &mut Model, millis: u64| {
         clock.advance(Duration::from_millis(millis));
-        model.now += millis * MILLI;
+        model.advance(millis * MILLI);
     };
 
     for (step, op) in ops.iter().enumerate() {
@@ -612,6 +686,7 @@ fn model_and_breaker_agree_on_a_full_cycle() {
         slow_rate: 100.0,
         probes: 2,
         wait_ms: 1_000,
+        max_wait_ms: None,
     };
     let f = |outcome| Op::Call { outcome, millis: 0 };
     let ops = [

@@ -1,5 +1,40 @@
 //! The metrics and tracing observers report through a local recorder and a
-//! local subscriber: the library installs nothing global.
+//! local subscriber: the library installs nothing global. Observers added
+//! one after another all hear every event.
+
+#[test]
+fn every_observer_added_hears_every_event() {
+    use std::sync::{Arc, Mutex};
+
+    use seawall::breaker::{CircuitBreaker, State};
+    use seawall::observe::Event;
+
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let mut builder = CircuitBreaker::builder().name("db");
+    for id in 0..3 {
+        let heard = heard.clone();
+        builder = builder.observer(move |event: &Event<'_>| {
+            if let Event::BreakerTransition { to, .. } = event {
+                heard.lock().unwrap().push((id, *to));
+            }
+        });
+    }
+    let breaker = builder.build().expect("valid config");
+    breaker.transition_to(State::ForcedOpen).expect("allowed");
+    breaker.transition_to(State::Closed).expect("allowed");
+    let heard = heard.lock().unwrap().clone();
+    assert_eq!(
+        heard,
+        [
+            (0, State::ForcedOpen),
+            (1, State::ForcedOpen),
+            (2, State::ForcedOpen),
+            (0, State::Closed),
+            (1, State::Closed),
+            (2, State::Closed),
+        ]
+    );
+}
 
 #[cfg(feature = "metrics")]
 #[test]
@@ -13,7 +48,7 @@ fn metrics_observer_counts_transitions_and_rejections() {
     metrics::with_local_recorder(&recorder, || {
         let breaker = CircuitBreaker::builder()
             .name("users")
-            .observer(MetricsObserver)
+            .observer(MetricsObserver::new())
             .build()
             .expect("valid config");
         breaker.transition_to(State::ForcedOpen).expect("allowed");
@@ -69,6 +104,55 @@ fn metrics_observer_counts_transitions_and_rejections() {
     assert!(values
         .iter()
         .all(|(name, _, _)| name.starts_with("seawall_")));
+}
+
+#[cfg(feature = "metrics")]
+#[test]
+fn one_metrics_observer_keeps_breakers_apart() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use seawall::breaker::{CircuitBreaker, State};
+    use seawall::observe::MetricsObserver;
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let observer = MetricsObserver::new();
+    metrics::with_local_recorder(&recorder, || {
+        // (name, refusals): the second and third breakers share the first's
+        // observer through clones.
+        for (name, refusals) in [("a", 1), ("b", 2), ("c", 3)] {
+            let breaker = CircuitBreaker::builder()
+                .name(name)
+                .observer(observer.clone())
+                .build()
+                .expect("valid config");
+            breaker.transition_to(State::ForcedOpen).expect("allowed");
+            for _ in 0..refusals {
+                assert!(breaker.try_acquire().is_err());
+            }
+        }
+    });
+    let mut refused: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "seawall_breaker_rejections_total")
+        .map(|(key, _, _, value)| {
+            let breaker = key.key().labels().find(|l| l.key() == "breaker").unwrap();
+            let DebugValue::Counter(n) = value else {
+                panic!("a counter")
+            };
+            (breaker.value().to_owned(), n)
+        })
+        .collect();
+    refused.sort();
+    assert_eq!(
+        refused,
+        [
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 2),
+            ("c".to_owned(), 3)
+        ]
+    );
 }
 
 #[cfg(feature = "tracing")]

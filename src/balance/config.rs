@@ -233,7 +233,7 @@ impl Builder {
 
     /// Receives ejection, return and endpoint-set events.
     pub fn observer(mut self, observer: impl Observer) -> Self {
-        self.config.observer = SharedObserver::new(observer);
+        self.config.observer = std::mem::take(&mut self.config.observer).and(observer);
         self
     }
 

@@ -20,8 +20,9 @@ use crate::ConfigError;
 /// assert_eq!(backoff.wait(30, 0), Duration::from_secs(60));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(untagged, deny_unknown_fields))]
+// Read by hand (`config/de.rs`) for errors that name the key at fault.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(untagged))]
 #[non_exhaustive]
 pub enum Backoff {
     /// The same wait every time (in a file: a duration such as `"30s"`).
@@ -40,7 +41,6 @@ pub enum Backoff {
         #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
         max: Duration,
         /// The randomization factor in `[0, 1)`; 0 for none.
-        #[cfg_attr(feature = "serde", serde(default))]
         jitter: f64,
     },
 }
@@ -61,8 +61,21 @@ impl Backoff {
         }
     }
 
-    /// Adds jitter (a randomization factor in `[0, 1)`) to an exponential
-    /// backoff; a fixed one is left as it is.
+    /// Adds jitter (a randomization factor in `[0, 1)`, checked when the
+    /// breaker is built). A fixed wait `w` becomes a jittered one: waits are
+    /// drawn from `[w·(1 − f), w·(1 + f)]`, written as an exponential
+    /// backoff of multiplier 1 capped at `w·(1 + f)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use seawall::breaker::Backoff;
+    ///
+    /// let jittered = Backoff::fixed(Duration::from_secs(10)).with_jitter(0.5);
+    /// let waits: Vec<_> = (0..100).map(|e| jittered.wait(1, e)).collect();
+    /// assert!(waits.iter().all(|w| (5.0..=15.0).contains(&w.as_secs_f64())));
+    /// assert!(waits.iter().any(|w| w.as_secs_f64() > 10.0));
+    /// assert!(waits.iter().any(|w| w.as_secs_f64() < 10.0));
+    /// ```
     pub fn with_jitter(self, factor: f64) -> Self {
         match self {
             Backoff::Exponential {
@@ -76,7 +89,15 @@ impl Backoff {
                 max,
                 jitter: factor,
             },
-            fixed => fixed,
+            Backoff::Fixed(wait) if factor == 0.0 => Backoff::Fixed(wait),
+            Backoff::Fixed(wait) => Backoff::Exponential {
+                initial: wait,
+                multiplier: 1.0,
+                // An invalid factor is refused by validation, not here.
+                max: Duration::try_from_secs_f64(wait.as_secs_f64() * (1.0 + factor))
+                    .unwrap_or(wait),
+                jitter: factor,
+            },
         }
     }
 

@@ -47,7 +47,7 @@ impl Builder {
 
     /// The name used in events and metrics (default `"default"`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.settings.name = name.into();
+        self.settings.name = Arc::from(name.into());
         self
     }
 
@@ -141,16 +141,42 @@ impl Builder {
         self
     }
 
-    /// Where events go (default: nowhere).
+    /// Adds an observer: events go to every observer added, in the order
+    /// they were added (default: nowhere).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    /// use seawall::breaker::{CircuitBreaker, State};
+    /// use seawall::observe::Event;
+    ///
+    /// let (first, second) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    /// let (a, b) = (first.clone(), second.clone());
+    /// let breaker = CircuitBreaker::builder()
+    ///     .observer(move |_: &Event<'_>| { a.fetch_add(1, Ordering::Relaxed); })
+    ///     .observer(move |_: &Event<'_>| { b.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()?;
+    /// breaker.transition_to(State::ForcedOpen)?;
+    /// assert_eq!((first.load(Ordering::Relaxed), second.load(Ordering::Relaxed)), (1, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn observer(mut self, observer: impl Observer) -> Self {
-        self.observer = SharedObserver::new(observer);
+        self.observer = self.observer.and(observer);
         self
     }
 
     /// Validates the configuration and builds the breaker.
     pub fn build(self) -> Result<CircuitBreaker, ConfigError> {
-        let config = Config::try_from(self.settings)?;
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        Ok(CircuitBreaker::from_parts(config, clock, self.observer))
+        let (config, clock, observer) = self.into_parts()?;
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        Ok(CircuitBreaker::from_parts(config, clock, observer))
+    }
+
+    /// The validated configuration, the clock if one was given, the
+    /// observers.
+    pub(crate) fn into_parts(
+        self,
+    ) -> Result<(Config, Option<SharedClock>, SharedObserver), ConfigError> {
+        Ok((Config::try_from(self.settings)?, self.clock, self.observer))
     }
 }

@@ -1,5 +1,6 @@
 //! Breaker configuration: plain data, validated once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Backoff;
@@ -66,8 +67,15 @@ pub enum Policy {
 /// [`slow_call_duration_threshold`](super::Builder::slow_call_duration_threshold)
 /// is set, so that the default closed path reads no clock.
 ///
-/// With feature `serde` it deserializes (validated the same way, durations
-/// written as `"30s"` or `"250ms"`):
+/// With feature `serde` it deserializes, validated the same way: durations
+/// are written as `"30s"` or `"250ms"`; the wait in OPEN as a duration, or
+/// as a table `{ initial, multiplier, max, jitter }` (a `multiplier` of 1,
+/// the default, with a `jitter` is a jittered fixed wait); the policy as
+/// `policy = { type = ... }` or, with resilience4j's keys,
+/// `sliding_window_type = "COUNT_BASED"` or `"TIME_BASED"` and
+/// `sliding_window_size`. A key it does not know is an error naming the key,
+/// a value out of range an error naming the field (with its position in a
+/// TOML file), and an empty table is not a configuration.
 ///
 /// ```
 /// # #[cfg(feature = "serde")] {
@@ -83,32 +91,38 @@ pub enum Policy {
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "Settings", into = "Settings"))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(into = "Settings"))]
 pub struct Config(pub(crate) Settings);
 
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub(crate) struct Settings {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) policy: Policy,
     pub(crate) failure_rate_threshold: f32,
     pub(crate) slow_call_rate_threshold: f32,
-    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) slow_call_duration_threshold: Option<Duration>,
     pub(crate) minimum_number_of_calls: u32,
     pub(crate) wait_duration_in_open_state: Backoff,
     pub(crate) permitted_number_of_calls_in_half_open_state: u32,
-    #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) max_wait_duration_in_half_open_state: Option<Duration>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub(crate) seed: Option<u64>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            name: "default".to_owned(),
+            name: Arc::from("default"),
             policy: Policy::CountWindow { size: 100 },
             failure_rate_threshold: 50.0,
             slow_call_rate_threshold: 100.0,
@@ -126,74 +140,98 @@ impl TryFrom<Settings> for Config {
     type Error = ConfigError;
 
     fn try_from(s: Settings) -> Result<Self, ConfigError> {
-        let percent = |field, v: f32| {
-            if v.is_finite() && v > 0.0 && v <= 100.0 {
-                Ok(())
-            } else {
-                Err(ConfigError::new(field, v, "a percentage in (0, 100]"))
-            }
-        };
-        let positive = |field, v: Option<Duration>| match v {
-            Some(d) if d.is_zero() => Err(ConfigError::new(
-                field,
-                format_args!("{d:?}"),
-                "a duration greater than zero",
-            )),
-            _ => Ok(()),
-        };
-        match s.policy {
-            Policy::CountWindow { size } if !(1..=MAX_COUNT_WINDOW).contains(&size) => {
-                return Err(ConfigError::new(
-                    "policy.size",
-                    size,
-                    "a number in 1..=30000",
-                ))
-            }
-            Policy::TimeWindow { seconds } if !(1..=MAX_TIME_WINDOW).contains(&seconds) => {
-                return Err(ConfigError::new(
-                    "policy.seconds",
-                    seconds,
-                    "a number in 1..=3600",
-                ))
-            }
-            Policy::ConsecutiveFailures { threshold: 0 } => {
-                return Err(ConfigError::new(
-                    "policy.threshold",
-                    0,
-                    "a number of at least 1",
-                ))
-            }
-            _ => {}
-        }
-        percent("failure_rate_threshold", s.failure_rate_threshold)?;
-        percent("slow_call_rate_threshold", s.slow_call_rate_threshold)?;
-        positive(
+        check::policy(s.policy)?;
+        check::percent("failure_rate_threshold", s.failure_rate_threshold)?;
+        check::percent("slow_call_rate_threshold", s.slow_call_rate_threshold)?;
+        check::positive(
             "slow_call_duration_threshold",
             s.slow_call_duration_threshold,
         )?;
-        if s.minimum_number_of_calls == 0 {
-            return Err(ConfigError::new(
-                "minimum_number_of_calls",
-                0,
-                "a number of at least 1",
-            ));
-        }
+        check::at_least_one("minimum_number_of_calls", s.minimum_number_of_calls)?;
         s.wait_duration_in_open_state.validate()?;
-        let probes = s.permitted_number_of_calls_in_half_open_state;
-        if !(1..=MAX_HALF_OPEN_PROBES).contains(&probes) {
-            return Err(ConfigError::new(
-                "permitted_number_of_calls_in_half_open_state",
-                probes,
-                "a number in 1..=255",
-            ));
-        }
-        positive(
+        check::probes(s.permitted_number_of_calls_in_half_open_state)?;
+        check::positive(
             "max_wait_duration_in_half_open_state",
             s.max_wait_duration_in_half_open_state,
         )?;
         Ok(Config(s))
     }
 }
+
+/// One check per kind of field, shared by the builder and the file reader
+/// (which runs them as each value is read, so a format that knows positions
+/// reports where the value is).
+pub(crate) mod check {
+    use std::time::Duration;
+
+    use super::{Policy, MAX_COUNT_WINDOW, MAX_HALF_OPEN_PROBES, MAX_TIME_WINDOW};
+    use crate::ConfigError;
+
+    pub(crate) fn percent(field: &'static str, v: f32) -> Result<(), ConfigError> {
+        if v.is_finite() && v > 0.0 && v <= 100.0 {
+            Ok(())
+        } else {
+            Err(ConfigError::new(field, v, "a percentage in (0, 100]"))
+        }
+    }
+
+    pub(crate) fn positive(field: &'static str, v: Option<Duration>) -> Result<(), ConfigError> {
+        match v {
+            Some(d) if d.is_zero() => Err(ConfigError::new(
+                field,
+                format_args!("{d:?}"),
+                "a duration greater than zero",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn at_least_one(field: &'static str, v: u32) -> Result<(), ConfigError> {
+        if v == 0 {
+            Err(ConfigError::new(field, 0, "a number of at least 1"))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn probes(v: u32) -> Result<(), ConfigError> {
+        if (1..=MAX_HALF_OPEN_PROBES).contains(&v) {
+            Ok(())
+        } else {
+            Err(ConfigError::new(
+                "permitted_number_of_calls_in_half_open_state",
+                v,
+                "a number in 1..=255",
+            ))
+        }
+    }
+
+    /// Checks a policy; `fields` names its size as the file spelt it.
+    pub(crate) fn policy_as(policy: Policy, fields: [&'static str; 3]) -> Result<(), ConfigError> {
+        match policy {
+            Policy::CountWindow { size } if !(1..=MAX_COUNT_WINDOW).contains(&size) => {
+                Err(ConfigError::new(fields[0], size, "a number in 1..=30000"))
+            }
+            Policy::TimeWindow { seconds } if !(1..=MAX_TIME_WINDOW).contains(&seconds) => {
+                Err(ConfigError::new(fields[1], seconds, "a number in 1..=3600"))
+            }
+            Policy::ConsecutiveFailures { threshold: 0 } => {
+                Err(ConfigError::new(fields[2], 0, "a number of at least 1"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn policy(policy: Policy) -> Result<(), ConfigError> {
+        policy_as(
+            policy,
+            ["policy.size", "policy.seconds", "policy.threshold"],
+        )
+    }
+}
+
+#[cfg(feature = "serde")]
+mod de;
 
 impl From<Config> for Settings {
     fn from(c: Config) -> Settings {
@@ -204,6 +242,11 @@ impl From<Config> for Settings {
 impl Config {
     /// The breaker's name, used in events and metrics labels.
     pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The name, shared with every refusal the breaker returns.
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
         &self.0.name
     }
 

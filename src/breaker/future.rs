@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tower::BoxError;
 
 use super::handle::SharedCall;
-use super::service::OwnedPermit;
+use super::service::CallPermit;
 use super::{CircuitBreaker, Open};
 use crate::classify::Classify;
 
@@ -51,18 +51,19 @@ pin_project! {
         Called {
             #[pin]
             future: F,
-            permit: OwnedPermit<H>,
+            permit: CallPermit<H>,
             classifier: C,
         },
         Rejected {
-            error: Open,
+            // Taken when polled: a refusal is boxed once, never cloned.
+            error: Option<Open>,
         },
     }
 }
 
 impl<F, C, H: Deref<Target = CircuitBreaker>> ResponseFuture<F, C, H> {
     #[inline]
-    pub(crate) fn called(future: F, permit: OwnedPermit<H>, classifier: C) -> Self {
+    pub(crate) fn called(future: F, permit: CallPermit<H>, classifier: C) -> Self {
         Self {
             kind: Kind::Called {
                 future,
@@ -74,7 +75,7 @@ impl<F, C, H: Deref<Target = CircuitBreaker>> ResponseFuture<F, C, H> {
 
     pub(crate) fn rejected(error: Open) -> Self {
         Self {
-            kind: Kind::Rejected { error },
+            kind: Kind::Rejected { error: Some(error) },
         }
     }
 }
@@ -102,7 +103,12 @@ where
                 permit.record(classifier, result.as_ref());
                 Poll::Ready(result.map_err(Into::into))
             }
-            KindProj::Rejected { error } => Poll::Ready(Err(Box::new(*error))),
+            KindProj::Rejected { error } => {
+                let error = error
+                    .take()
+                    .expect("ResponseFuture polled after completion");
+                Poll::Ready(Err(Box::new(error)))
+            }
         }
     }
 }

@@ -25,7 +25,8 @@ pub struct BreakerLayer<C = DefaultClassifier, B = Shared> {
 
 impl BreakerLayer {
     /// A layer over `breaker`, classifying `Ok` as success and `Err` as
-    /// failure.
+    /// failure. In front of an HTTP service use
+    /// [`http`](BreakerLayer::http) instead, so that 5xx answers count.
     pub fn new(breaker: CircuitBreaker) -> Self {
         Self {
             handles: Shared::new(breaker),
@@ -82,5 +83,40 @@ impl<S, C: Clone, B: BreakerRef> Layer<S> for BreakerLayer<C, B> {
 
     fn layer(&self, inner: S) -> Self::Service {
         Breaker::from_parts(inner, self.handles.clone(), self.classifier.clone())
+    }
+}
+
+#[cfg(feature = "http")]
+impl BreakerLayer<crate::classify::HttpClassifier> {
+    /// A layer over `breaker` for an HTTP service (feature `http`, on by
+    /// default): a response with a 5xx status counts as a failure (503 and
+    /// 429 as overload), a timeout as overload, a 4xx is ignored; see
+    /// [`HttpClassifier`](crate::classify::HttpClassifier). With
+    /// [`new`](BreakerLayer::new) only an `Err` would count, and an HTTP
+    /// service answers `Ok(500)`.
+    ///
+    /// ```
+    /// use http::{Response, StatusCode};
+    /// use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+    /// use seawall::breaker::{BreakerLayer, CircuitBreaker, State};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), seawall::BoxError> {
+    /// let breaker = CircuitBreaker::builder().name("users-api").consecutive_failures(3).build()?;
+    /// let mut service = ServiceBuilder::new()
+    ///     .layer(BreakerLayer::http(breaker.clone()))
+    ///     .service(service_fn(|_req: http::Request<()>| async {
+    ///         Ok::<_, std::io::Error>(Response::builder().status(500).body(()).unwrap())
+    ///     }));
+    /// for _ in 0..3 {
+    ///     let res = service.ready().await?.call(http::Request::new(())).await?;
+    ///     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    /// }
+    /// assert_eq!(breaker.state(), State::Open);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn http(breaker: CircuitBreaker) -> Self {
+        BreakerLayer::new(breaker).classifier(crate::classify::HttpClassifier::new())
     }
 }

@@ -29,6 +29,7 @@ pub struct Metrics {
     counts: Counts,
     rates_defined: bool,
     not_permitted: u64,
+    lifetime_not_permitted: u64,
 }
 
 impl Metrics {
@@ -38,6 +39,7 @@ impl Metrics {
         counts: Counts,
         rates_defined: bool,
         not_permitted: u64,
+        lifetime_not_permitted: u64,
     ) -> Self {
         Self {
             state,
@@ -45,6 +47,7 @@ impl Metrics {
             counts,
             rates_defined,
             not_permitted,
+            lifetime_not_permitted,
         }
     }
 
@@ -78,9 +81,20 @@ impl Metrics {
         self.counts.slow
     }
 
-    /// Calls refused since the breaker was built or last reset.
+    /// Calls refused in the current state, as resilience4j's
+    /// `numberOfNotPermittedCalls`: 0 in every new state, except that OPEN
+    /// continues the count of the state it came from (the refusals of a
+    /// failed probe phase, or of the OPEN before a manual OPEN → OPEN), as
+    /// resilience4j's OPEN keeps its predecessor's metrics.
     pub fn not_permitted_calls(&self) -> u64 {
         self.not_permitted
+    }
+
+    /// Calls refused since the breaker was built, in every state; never
+    /// cleared, not even by [`reset`](super::CircuitBreaker::reset), so it
+    /// suits a monotonic counter metric.
+    pub fn lifetime_not_permitted_calls(&self) -> u64 {
+        self.lifetime_not_permitted
     }
 
     /// Failed calls as a percentage of calls, when defined.

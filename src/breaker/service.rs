@@ -44,7 +44,8 @@ pub struct Breaker<S, C = DefaultClassifier, B = Shared> {
 }
 
 impl<S> Breaker<S> {
-    /// Guards `inner` with `breaker`.
+    /// Guards `inner` with `breaker`, classifying `Ok` as success and `Err`
+    /// as failure (an HTTP service wants [`Breaker::http`]).
     pub fn new(inner: S, breaker: CircuitBreaker) -> Self {
         Self::from_parts(inner, Shared::new(breaker), DefaultClassifier)
     }
@@ -117,10 +118,7 @@ where
             Ok(raw) => {
                 // The permit exists before the inner call, so a panic inside
                 // it drops the permit and frees the slot.
-                let permit = OwnedPermit {
-                    handle: self.handles.for_call(),
-                    raw: Some(raw),
-                };
+                let permit = CallPermit::new(self.handles.for_call(), raw);
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
             }
             Err(open) => ResponseFuture::rejected(open),
@@ -131,28 +129,48 @@ where
 /// A permit that owns a hold on its breaker; dropped unrecorded, it gives a
 /// half-open probe slot back.
 #[derive(Debug)]
-pub(crate) struct OwnedPermit<H: Deref<Target = CircuitBreaker>> {
+pub(crate) struct CallPermit<H: Deref<Target = CircuitBreaker>> {
     handle: H,
     raw: Option<RawPermit>,
 }
 
-impl<H: Deref<Target = CircuitBreaker>> OwnedPermit<H> {
+impl<H: Deref<Target = CircuitBreaker>> CallPermit<H> {
+    #[inline]
+    pub(crate) fn new(handle: H, raw: RawPermit) -> Self {
+        Self {
+            handle,
+            raw: Some(raw),
+        }
+    }
+
     #[inline]
     pub(crate) fn record<C, Res, E>(&mut self, classifier: &C, result: Result<&Res, &E>)
     where
         C: Classify<Res, E>,
     {
+        // Classified before the permit is taken: a classifier that panics
+        // leaves it here, and the drop gives a probe slot back.
+        let outcome = classifier.classify(result);
         if let Some(raw) = self.raw.take() {
-            self.handle.record_raw(raw, classifier.classify(result));
+            self.handle.record_raw(raw, outcome);
         }
     }
 }
 
-impl<H: Deref<Target = CircuitBreaker>> Drop for OwnedPermit<H> {
+impl<H: Deref<Target = CircuitBreaker>> Drop for CallPermit<H> {
     #[inline]
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
             self.handle.release_raw(raw);
         }
+    }
+}
+
+#[cfg(feature = "http")]
+impl<S> Breaker<S, crate::classify::HttpClassifier> {
+    /// Guards an HTTP service: 5xx responses and timeouts count against
+    /// the backend (see [`BreakerLayer::http`](super::BreakerLayer::http)).
+    pub fn http(inner: S, breaker: CircuitBreaker) -> Self {
+        Breaker::new(inner, breaker).with_classifier(crate::classify::HttpClassifier::new())
     }
 }

@@ -12,11 +12,17 @@
 //! The generation grows by one with every transition (wrapping after 2^29),
 //! so a compare-and-swap against a loaded word fails whenever anything
 //! changed, and a call remembers the generation it was admitted in. The
-//! probe counters are only used in HALF_OPEN and are zero otherwise.
+//! probe counters are used in HALF_OPEN; in OPEN the same bits say whose
+//! figures OPEN reports ([`Carried`]), and they are zero in every other
+//! state.
 
 use std::fmt;
 
 /// A circuit breaker's state.
+///
+/// Exactly resilience4j's six states. The set is part of the breaker's
+/// definition and will not grow, so the enum is exhaustive: match it
+/// without a wildcard arm (a gauge, a status page).
 ///
 /// ```
 /// use seawall::breaker::State;
@@ -146,13 +152,84 @@ impl Word {
             | (p.slow as u64) << 32
     }
 
-    /// The word for entering `state` as the next generation, with fresh
-    /// probe counters.
+    /// The word for entering `state` as the next generation: fresh probe
+    /// counters, except that OPEN carries the figures of the state it came
+    /// from, as resilience4j's `OpenState` keeps its predecessor's metrics.
     pub(crate) fn next(self, state: State) -> Word {
+        let carried = match state {
+            State::Open => match self.state {
+                State::Closed | State::MetricsOnly => Carried::Window { back: 1 },
+                State::HalfOpen => Carried::Probes(Probes {
+                    issued: 0,
+                    ..self.probes
+                }),
+                // A manual OPEN -> OPEN keeps the figures it showed; a
+                // closed window one generation further back.
+                State::Open => match self.carried() {
+                    Carried::Window { back } => back
+                        .checked_add(1)
+                        .map_or(Carried::Nothing, |back| Carried::Window { back }),
+                    other => other,
+                },
+                State::Disabled | State::ForcedOpen => Carried::Nothing,
+            },
+            _ => Carried::Nothing,
+        };
         Word {
             state,
             gen: self.gen.wrapping_add(1) & GEN_MASK,
-            probes: Probes::default(),
+            probes: carried.encode(),
+        }
+    }
+
+    /// Whose figures an OPEN word reports.
+    pub(crate) fn carried(self) -> Carried {
+        if self.state != State::Open {
+            return Carried::Nothing;
+        }
+        match self.probes.issued {
+            Carried::PROBES => Carried::Probes(Probes {
+                issued: 0,
+                ..self.probes
+            }),
+            Carried::WINDOW => Carried::Window {
+                back: self.probes.done,
+            },
+            _ => Carried::Nothing,
+        }
+    }
+}
+
+/// The figures OPEN reports: those of the state it came from. They live in
+/// the probe bits of the OPEN word (unused there), tagged by the `issued`
+/// byte, so that reading them costs no other load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carried {
+    /// Nothing to show (OPEN entered from DISABLED or FORCED_OPEN, or a
+    /// closed window more than 255 manual re-openings ago).
+    Nothing,
+    /// The closed (or metrics-only) window of generation `gen - back`.
+    Window { back: u8 },
+    /// The probe counts of the failed HALF_OPEN phase.
+    Probes(Probes),
+}
+
+impl Carried {
+    const PROBES: u8 = 1;
+    const WINDOW: u8 = 2;
+
+    fn encode(self) -> Probes {
+        match self {
+            Carried::Nothing => Probes::default(),
+            Carried::Window { back } => Probes {
+                issued: Carried::WINDOW,
+                done: back,
+                ..Probes::default()
+            },
+            Carried::Probes(p) => Probes {
+                issued: Carried::PROBES,
+                ..p
+            },
         }
     }
 }
@@ -163,7 +240,7 @@ impl Word {
 /// ```text
 ///  63        48 47     40 39                                   0
 /// +------------+---------+--------------------------------------+
-/// | gen (16)   | attempt | deadline, ms since the clock's origin |
+/// | gen (16)   | attempt | deadline, ms since the breaker's origin |
 /// +------------+---------+--------------------------------------+
 /// ```
 ///
@@ -171,6 +248,13 @@ impl Word {
 /// where the new state needs none, so the tag keeps up with the generation),
 /// and a reader can find it one generation behind: the tag tells it apart,
 /// and a deadline that is not published yet counts as not reached.
+///
+/// Times count from the breaker's origin (the clock's reading when it was
+/// built), not from the clock's own origin, which may lie anywhere (the
+/// UNIX epoch, say): 40 bits of milliseconds hold 34.8 years of the
+/// breaker's life. A deadline beyond that is clamped to the last
+/// representable millisecond, so in a breaker older than that every wait
+/// ends at once instead of never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Deadline {
     pub(crate) tag: u16,
@@ -179,6 +263,8 @@ pub(crate) struct Deadline {
 }
 
 pub(crate) const DEADLINE_NEVER: u64 = (1 << 40) - 1;
+/// The latest finite deadline, in ms.
+const DEADLINE_LAST: u64 = DEADLINE_NEVER - 1;
 
 impl Deadline {
     pub(crate) fn decode(w: u64) -> Deadline {
@@ -197,10 +283,22 @@ impl Deadline {
         gen as u16
     }
 
-    /// Milliseconds since the clock's origin, rounded up so that the wait is
-    /// never shortened.
+    /// Milliseconds since the breaker's origin, rounded up so that the wait
+    /// is never shortened, and clamped below [`DEADLINE_NEVER`] so that a
+    /// finite wait always ends.
     pub(crate) fn millis_at(nanos: u64) -> u64 {
-        nanos.div_ceil(1_000_000)
+        nanos.div_ceil(1_000_000).min(DEADLINE_LAST)
+    }
+
+    /// The deadline, in ms, of a wait of `wait` from `at` (ns since the
+    /// breaker's origin).
+    pub(crate) fn after(at: u64, wait: std::time::Duration) -> u64 {
+        Deadline::millis_at(at.saturating_add(crate::clock::saturating_nanos(wait)))
+    }
+
+    /// The deadline in nanoseconds since the breaker's origin.
+    pub(crate) fn nanos(self) -> u64 {
+        self.millis.saturating_mul(1_000_000)
     }
 
     /// Whether `now` lies strictly after this deadline.
@@ -227,6 +325,56 @@ mod tests {
         };
         assert_eq!(Word::decode(w.encode()), w);
         assert_eq!(w.next(State::Closed).gen, 0);
+    }
+
+    #[test]
+    fn open_carries_the_figures_of_the_state_it_came_from() {
+        let probes = Probes {
+            issued: 3,
+            done: 2,
+            failed: 2,
+            slow: 1,
+        };
+        let half_open = Word {
+            state: State::HalfOpen,
+            gen: 7,
+            probes,
+        };
+        let open = half_open.next(State::Open);
+        let counts = Probes {
+            issued: 0,
+            ..probes
+        };
+        assert_eq!(open.carried(), Carried::Probes(counts));
+        assert_eq!(open.next(State::Open).carried(), Carried::Probes(counts));
+        let closed = Word {
+            state: State::Closed,
+            gen: 7,
+            probes: Probes::default(),
+        };
+        let tripped = closed.next(State::Open);
+        assert_eq!(tripped.carried(), Carried::Window { back: 1 });
+        assert_eq!(
+            tripped.next(State::Open).carried(),
+            Carried::Window { back: 2 }
+        );
+        let forced = Word {
+            state: State::ForcedOpen,
+            ..closed
+        };
+        assert_eq!(forced.next(State::Open).carried(), Carried::Nothing);
+        assert_eq!(open.next(State::HalfOpen).probes, Probes::default());
+    }
+
+    #[test]
+    fn deadlines_are_clamped_so_a_finite_wait_ends() {
+        assert_eq!(Deadline::millis_at(u64::MAX), DEADLINE_LAST);
+        let d = Deadline {
+            tag: 0,
+            attempt: 1,
+            millis: Deadline::millis_at(u64::MAX),
+        };
+        assert!(d.passed(u64::MAX));
     }
 
     #[test]

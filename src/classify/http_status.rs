@@ -1,12 +1,20 @@
-use super::{Classify, Outcome};
+use std::any::Any;
 
-/// Classifies HTTP responses by status (feature `http`).
+use super::{Classify, Outcome};
+use crate::BoxError;
+
+/// Classifies HTTP responses by status (feature `http`, on by default).
 ///
 /// By default: 503 and 429 are [`Outcome::Overload`], any other 5xx is a
 /// [`Outcome::Failure`], any other 4xx is [`Outcome::Ignored`] (the caller
 /// was at fault, the backend is fine), everything else a
-/// [`Outcome::Success`]. A transport error (`Err`) is a failure. Each class
-/// can be re-mapped.
+/// [`Outcome::Success`]. An `Err` that is a timeout (tower's
+/// `timeout::error::Elapsed`, or an `io::Error` of kind `TimedOut`, alone or
+/// anywhere in a `BoxError`'s sources) is [`Outcome::Overload`]; any other
+/// `Err` a failure. Each class can be re-mapped.
+///
+/// [`BreakerLayer::http`](crate::breaker::BreakerLayer::http) puts it in
+/// front of an HTTP service.
 ///
 /// ```
 /// use http::{Response, StatusCode};
@@ -23,6 +31,7 @@ pub struct HttpClassifier {
     overload: Outcome,
     client_errors: Outcome,
     transport_errors: Outcome,
+    timeouts: Outcome,
 }
 
 impl Default for HttpClassifier {
@@ -32,6 +41,7 @@ impl Default for HttpClassifier {
             overload: Outcome::Overload,
             client_errors: Outcome::Ignored,
             transport_errors: Outcome::Failure,
+            timeouts: Outcome::Overload,
         }
     }
 }
@@ -60,11 +70,27 @@ impl HttpClassifier {
         self
     }
 
-    /// How an `Err` from the inner service counts (default
-    /// [`Outcome::Failure`]).
+    /// How an `Err` from the inner service that is not a timeout counts
+    /// (default [`Outcome::Failure`]).
     pub fn transport_errors(mut self, outcome: Outcome) -> Self {
         self.transport_errors = outcome;
         self
+    }
+
+    /// How an `Err` that is a timeout counts (default
+    /// [`Outcome::Overload`]).
+    pub fn timeouts(mut self, outcome: Outcome) -> Self {
+        self.timeouts = outcome;
+        self
+    }
+
+    /// Classifies an error of the inner service.
+    pub fn error<E: 'static>(&self, error: &E) -> Outcome {
+        if is_timeout(error) {
+            self.timeouts
+        } else {
+            self.transport_errors
+        }
     }
 
     /// Classifies a bare status code.
@@ -79,11 +105,29 @@ impl HttpClassifier {
     }
 }
 
-impl<B, E> Classify<http::Response<B>, E> for HttpClassifier {
+impl<B, E: 'static> Classify<http::Response<B>, E> for HttpClassifier {
     fn classify(&self, result: Result<&http::Response<B>, &E>) -> Outcome {
         match result {
             Ok(res) => self.status(res.status()),
-            Err(_) => self.transport_errors,
+            Err(e) => self.error(e),
         }
     }
+}
+
+/// Whether an error of any type is a timeout. The error types a tower stack
+/// produces are few: the concrete `Elapsed` or `io::Error`, or a `BoxError`
+/// that may wrap either.
+fn is_timeout<E: 'static>(error: &E) -> bool {
+    let any: &dyn Any = error;
+    if let Some(boxed) = any.downcast_ref::<BoxError>() {
+        return crate::error::sources(&**boxed).any(|e| {
+            e.is::<tower::timeout::error::Elapsed>()
+                || e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        });
+    }
+    any.is::<tower::timeout::error::Elapsed>()
+        || any
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
 }

@@ -25,7 +25,7 @@ use super::config::Config;
 use super::gate::Health;
 use super::rng::Rng;
 use super::snapshot::{EndpointInfo, EndpointStatus};
-use crate::sync::{AtomicU64, Mutex, Ordering, RwLock};
+use crate::sync::{AtomicU64, Ordering, RwLock, StdMutex as Mutex};
 
 /// State every endpoint of one set reads.
 pub(crate) struct Common {

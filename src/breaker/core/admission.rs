@@ -19,10 +19,15 @@ impl CircuitBreaker {
     }
 
     /// Whether a call made now would be admitted, without taking a permit
-    /// or a probe slot: for health checks and for balancers that skip
-    /// endpoints whose breaker refuses. Time-based steps are applied as if
-    /// a timer had run: an OPEN breaker whose wait is over reads as
-    /// permitting (its next call becomes a probe).
+    /// or a probe slot and without changing anything: for health checks
+    /// and for balancers that skip endpoints whose breaker refuses. It
+    /// answers exactly as [`try_acquire`](Self::try_acquire) would at this
+    /// instant: an OPEN breaker whose wait is over permits (its next call
+    /// becomes a probe), a HALF_OPEN phase permits while it has a free
+    /// probe slot and its maximum wait has not run out (after that it is
+    /// OPEN, and permits again once that OPEN's wait is over too). The
+    /// only thing it may change is a due half-open timeout, which it
+    /// applies as [`state`](Self::state) does.
     ///
     /// ```
     /// use seawall::breaker::{CircuitBreaker, State};
@@ -33,27 +38,21 @@ impl CircuitBreaker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_call_permitted(&self) -> bool {
-        let inner = &*self.inner;
-        let word = self.word();
+        let word = self.settled();
         match word.state {
             State::Closed | State::MetricsOnly | State::Disabled => true,
             State::ForcedOpen => false,
             State::Open => {
                 let deadline = self.deadline();
-                deadline.tag == Deadline::tag_of(word.gen)
-                    && deadline.passed(inner.clock.now_nanos())
+                if deadline.tag == Deadline::tag_of(word.gen) {
+                    return deadline.passed(self.now());
+                }
+                // Our word is stale (the deadline is a later state's: ask
+                // again), or its deadline is not published yet, and then
+                // `acquire_slow` refuses too.
+                self.word() != word && self.is_call_permitted()
             }
-            State::HalfOpen => {
-                let deadline = self.deadline();
-                let expired = inner
-                    .config
-                    .0
-                    .max_wait_duration_in_half_open_state
-                    .is_some()
-                    && deadline.tag == Deadline::tag_of(word.gen)
-                    && deadline.passed(inner.clock.now_nanos());
-                !expired && word.probes.issued < inner.permitted
-            }
+            State::HalfOpen => word.probes.issued < self.inner.permitted,
         }
     }
 
@@ -83,9 +82,9 @@ impl CircuitBreaker {
                     };
                     return Ok(RawPermit::new(word, start));
                 }
-                State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
+                State::ForcedOpen => return Err(self.reject(word, None)),
                 State::Open => {
-                    let now = inner.clock.now_nanos();
+                    let now = self.now();
                     let deadline = self.deadline();
                     if deadline.tag != Deadline::tag_of(word.gen) {
                         // Either the breaker has moved on since we loaded the
@@ -97,14 +96,11 @@ impl CircuitBreaker {
                             w = again;
                             continue;
                         }
-                        return Err(self.reject(State::Open, None));
+                        return Err(self.reject(word, None));
                     }
                     if !deadline.passed(now) {
-                        let left = deadline
-                            .millis
-                            .saturating_mul(1_000_000)
-                            .saturating_sub(now);
-                        return Err(self.reject(State::Open, Some(Duration::from_nanos(left))));
+                        let left = deadline.nanos().saturating_sub(now);
+                        return Err(self.reject(word, Some(Duration::from_nanos(left))));
                     }
                     // The first call strictly after the wait becomes the
                     // first probe.
@@ -112,34 +108,24 @@ impl CircuitBreaker {
                     next.probes.issued = 1;
                     match self.cas(w, next) {
                         Ok(()) => {
-                            self.entered(word, next);
-                            return Ok(RawPermit::new(next, self.start_time()));
+                            // The permit exists before any user code runs.
+                            let raw = RawPermit::new(next, self.start_time());
+                            self.entered(word, next, now);
+                            return Ok(raw);
                         }
                         Err(now) => w = now,
                     }
                 }
                 State::HalfOpen => {
-                    if inner
-                        .config
-                        .0
-                        .max_wait_duration_in_half_open_state
-                        .is_some()
-                    {
-                        let deadline = self.deadline();
-                        if deadline.tag == Deadline::tag_of(word.gen)
-                            && deadline.passed(inner.clock.now_nanos())
-                        {
-                            // The probe phase never completed: reopen.
-                            let next = word.next(State::Open);
-                            if self.cas(w, next).is_ok() {
-                                self.entered(word, next);
-                            }
-                            w = inner.state.load(Ordering::Acquire);
-                            continue;
-                        }
+                    if let Some(ran_out) = self.half_open_expired(word, self.now()) {
+                        // The probe phase ran out of time: OPEN, as a timer
+                        // would have made it then.
+                        self.time_out_probes(w, word, ran_out);
+                        w = inner.state.load(Ordering::Acquire);
+                        continue;
                     }
                     if word.probes.issued >= inner.permitted {
-                        return Err(self.reject(State::HalfOpen, None));
+                        return Err(self.reject(word, None));
                     }
                     let mut next = word;
                     next.probes.issued += 1;
@@ -160,14 +146,18 @@ impl CircuitBreaker {
         }
     }
 
-    pub(super) fn reject(&self, state: State, retry_after: Option<Duration>) -> Open {
-        // Relaxed: a statistic, ordered with nothing.
-        self.inner.not_permitted.fetch_add(1, Ordering::Relaxed);
-        self.inner.observer.emit(&Event::BreakerRejected {
+    /// A refusal in `word`, counted and reported.
+    pub(super) fn reject(&self, word: Word, retry_after: Option<Duration>) -> Open {
+        self.inner.refused.count(word, || self.word());
+        self.emit(&Event::BreakerRejected {
             name: self.inner.config.name(),
-            state,
+            state: word.state,
             retry_after,
         });
-        Open::new(state, retry_after)
+        Open::new(
+            self.inner.config.shared_name().clone(),
+            word.state,
+            retry_after,
+        )
     }
 }

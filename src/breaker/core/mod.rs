@@ -4,17 +4,23 @@
 //! no tower: this is what the loom models check. One file per job:
 //! `admission` (who may call), `record` (outcomes and verdicts),
 //! `transition` (state changes, deadlines, manual control), `snapshot`
-//! (metrics), `permit` (what a call carries).
+//! (state and metrics as a timer would show them), `refused` (refusal
+//! counts), `permit` (what a call carries).
 //!
 //! Memory orderings: the state word is loaded with Acquire and changed with
 //! AcqRel CAS, so a thread that sees a generation also sees everything the
 //! transitioning thread wrote before it (window resets are lazy and need
 //! nothing more). The deadline word is published with a CAS after the state
 //! CAS that needs it; readers treat an unpublished deadline as "not yet".
+//!
+//! User code (observers) is called only after the breaker's own state is
+//! complete, and behind `catch_unwind`: a panicking observer can hold no
+//! probe slot and leave no deadline unpublished.
 
 mod admission;
 mod permit;
 mod record;
+mod refused;
 mod snapshot;
 mod transition;
 
@@ -28,14 +34,14 @@ use crate::clock::{saturating_nanos, SharedClock};
 use crate::observe::SharedObserver;
 use crate::sync::{AtomicU64, CachePadded, Ordering};
 
-pub use self::permit::Permit;
 pub(crate) use self::permit::RawPermit;
+pub use self::permit::{OwnedPermit, Permit};
 
 /// A circuit breaker: a cheap, cloneable handle to one shared state
 /// machine.
 ///
 /// Use it through [`BreakerLayer`](super::BreakerLayer), or directly: ask
-/// for a [`Permit`], make the call, record its [`Outcome`].
+/// for a [`Permit`], make the call, record its [`Outcome`](crate::classify::Outcome).
 ///
 /// ```
 /// use seawall::breaker::{CircuitBreaker, State};
@@ -63,7 +69,10 @@ struct Inner {
     // Loaded by every call; written only by transitions.
     state: CachePadded<AtomicU64>,
     deadline: CachePadded<AtomicU64>,
-    not_permitted: CachePadded<AtomicU64>,
+    refused: CachePadded<refused::Refused>,
+    // The clock's reading when the breaker was built: deadlines count from
+    // here, so that they fit their 40 bits whatever the clock's origin.
+    origin: u64,
     window: Window,
     thresholds: Thresholds,
     probe_thresholds: Thresholds,
@@ -111,13 +120,17 @@ impl CircuitBreaker {
                 .encode(),
             )),
             deadline: CachePadded(AtomicU64::new(0)),
-            not_permitted: CachePadded(AtomicU64::new(0)),
+            refused: CachePadded(refused::Refused::new()),
+            origin: clock.now_nanos(),
             window,
             thresholds,
+            // As resilience4j's half-open metrics: a count window of the
+            // permitted probes, judged once it holds the minimum number of
+            // calls (capped at its size, as any count window).
             probe_thresholds: Thresholds {
                 failure_rate: s.failure_rate_threshold,
                 slow_rate: s.slow_call_rate_threshold,
-                min_calls: permitted as u32,
+                min_calls: s.minimum_number_of_calls.min(permitted as u32),
             },
             permitted,
             slow_nanos: s.slow_call_duration_threshold.map(saturating_nanos),
@@ -141,11 +154,27 @@ impl CircuitBreaker {
         self.inner.config.name()
     }
 
-    /// The current state. OPEN becomes HALF_OPEN lazily, on the first call
-    /// after the wait, so a breaker whose wait is over still reads OPEN until
-    /// a call arrives.
+    /// The current state, as a timer would have made it: a HALF_OPEN
+    /// phase whose maximum wait is over reads OPEN (the read makes that
+    /// move, reporting its event, if no call has made it yet). OPEN itself becomes
+    /// HALF_OPEN only on the first call after its wait (resilience4j's
+    /// default, without `automaticTransitionFromOpenToHalfOpenEnabled`), so
+    /// a breaker whose wait is over still reads OPEN until a call arrives;
+    /// [`is_call_permitted`](Self::is_call_permitted) tells that this call
+    /// would be admitted.
     pub fn state(&self) -> State {
-        self.word().state
+        let word = self.word();
+        if word.state == State::HalfOpen {
+            return self.settled().state;
+        }
+        word.state
+    }
+
+    /// Nanoseconds since the breaker was built.
+    #[inline]
+    fn now(&self) -> u64 {
+        let inner = &*self.inner;
+        inner.clock.now_nanos().saturating_sub(inner.origin)
     }
 
     fn word(&self) -> Word {

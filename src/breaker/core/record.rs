@@ -11,10 +11,11 @@ impl CircuitBreaker {
         self.inner.slow_nanos.is_some() || self.inner.window.needs_time()
     }
 
-    pub(super) fn is_slow(&self, raw: RawPermit, now: u64) -> bool {
-        self.inner
-            .slow_nanos
-            .is_some_and(|limit| now.saturating_sub(raw.start) > limit)
+    /// Whether the call was slow: by the latency its caller measured, if
+    /// given, else by the clock.
+    pub(super) fn is_slow(&self, raw: RawPermit, now: u64, measured: Option<u64>) -> bool {
+        let elapsed = measured.unwrap_or_else(|| now.saturating_sub(raw.start));
+        self.inner.slow_nanos.is_some_and(|limit| elapsed > limit)
     }
 
     #[inline]
@@ -28,11 +29,11 @@ impl CircuitBreaker {
         {
             return;
         }
-        self.record_slow(raw, outcome)
+        self.record_slow(raw, outcome, None)
     }
 
     #[inline(never)]
-    pub(super) fn record_slow(&self, raw: RawPermit, outcome: Outcome) {
+    pub(super) fn record_slow(&self, raw: RawPermit, outcome: Outcome, measured: Option<u64>) {
         if outcome == Outcome::Ignored {
             return self.release_raw(raw);
         }
@@ -50,7 +51,7 @@ impl CircuitBreaker {
                 } else {
                     0
                 };
-                let slow = self.is_slow(raw, now);
+                let slow = self.is_slow(raw, now, measured);
                 let is_current = || self.word().gen == raw.gen();
                 let trip = inner.window.record(
                     &inner.thresholds,
@@ -64,39 +65,58 @@ impl CircuitBreaker {
                     // trips: of two racing records, one transition.
                     let next = word.next(State::Open);
                     if self.cas(w, next).is_ok() {
-                        self.entered(word, next);
+                        self.entered(word, next, self.now());
                     }
                 }
             }
             State::HalfOpen => {
-                let slow = inner.slow_nanos.is_some() && self.is_slow(raw, inner.clock.now_nanos());
+                let timed = inner.slow_nanos.is_some()
+                    || inner
+                        .config
+                        .0
+                        .max_wait_duration_in_half_open_state
+                        .is_some();
+                let clock = if timed { inner.clock.now_nanos() } else { 0 };
+                let slow = self.is_slow(raw, clock, measured);
+                let now = clock.saturating_sub(inner.origin);
                 let mut w = inner.state.load(Ordering::Acquire);
                 loop {
                     let word = Word::decode(w);
                     if word.gen != raw.gen() {
                         return;
                     }
-                    let mut next = word;
-                    next.probes.done += 1;
-                    next.probes.failed += failed as u8;
-                    next.probes.slow += slow as u8;
-                    if next.probes.done >= inner.permitted {
-                        let judged = Counts {
-                            calls: next.probes.done as u32,
-                            failed: next.probes.failed as u32,
-                            slow: next.probes.slow as u32,
-                        };
-                        let verdict = if inner.probe_thresholds.trips(judged) {
-                            State::Open
-                        } else {
-                            State::Closed
-                        };
-                        next = word.next(verdict);
+                    if let Some(ran_out) = self.half_open_expired(word, now) {
+                        // Recorded after the phase ran out of time: a timer
+                        // would have reopened the breaker already, and this
+                        // outcome would have been too late to count.
+                        return self.time_out_probes(w, word, ran_out);
                     }
+                    let mut counted = word;
+                    counted.probes.done += 1;
+                    counted.probes.failed += failed as u8;
+                    counted.probes.slow += slow as u8;
+                    let p = counted.probes;
+                    // resilience4j judges as soon as the minimum number of
+                    // probes has completed; later probes of the phase are
+                    // then late calls of an earlier generation.
+                    let next = if p.done as u32 >= inner.probe_thresholds.min_calls {
+                        let judged = Counts {
+                            calls: p.done as u32,
+                            failed: p.failed as u32,
+                            slow: p.slow as u32,
+                        };
+                        if inner.probe_thresholds.trips(judged) {
+                            counted.next(State::Open)
+                        } else {
+                            counted.next(State::Closed)
+                        }
+                    } else {
+                        counted
+                    };
                     match self.cas(w, next) {
                         Ok(()) => {
                             if next.gen != word.gen {
-                                self.entered(word, next);
+                                self.entered(word, next, self.now());
                             }
                             return;
                         }

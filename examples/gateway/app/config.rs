@@ -1,0 +1,279 @@
+//! The gateway's configuration file: TOML, durations written as `"250ms"`,
+//! every layer knob settable; a refused file names the field, its line and
+//! column, and the reason.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Which protection the gateway puts around its pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StackKind {
+    /// Breakers per endpoint, health- and load-aware choice, endpoint
+    /// limits, route bulkheads.
+    #[default]
+    Seawall,
+    /// Static weighted split, nothing else: what the incident's gateway had.
+    Naive,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub stack: StackKind,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    #[serde(default, rename = "pool")]
+    pub pools: BTreeMap<String, PoolConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Bytes a request head may take (hyper's read buffer; at least 8192).
+    pub max_header_bytes: usize,
+    /// Time a client has to send its request head.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Time a client has to send its request body.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may finish after Ctrl-C.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub pool_idle_timeout: Duration,
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_header_bytes: 16 * 1024,
+            header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(1),
+            pool_idle_timeout: Duration::from_secs(30),
+            pool_max_idle_per_host: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub prefix: Spanned<String>,
+    pub pool: Spanned<String>,
+    /// Time the backend has to answer (response head), per try.
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// The route's bulkhead: calls in flight at once (seawall stack only).
+    pub max_concurrency: Option<Spanned<u32>>,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    pub endpoints: Spanned<Vec<EndpointConfig>>,
+    /// How often host names are resolved again.
+    #[serde(default = "default_resolve", with = "humantime_serde")]
+    pub resolve_every: Duration,
+    /// Calls in flight to one endpoint (seawall stack only).
+    pub max_concurrency_per_endpoint: Option<Spanned<u32>>,
+    /// Every endpoint's breaker (seawall stack only); seawall's own
+    /// configuration, validated by it.
+    #[serde(default = "default_breaker")]
+    pub breaker: seawall::breaker::Config,
+}
+
+fn default_resolve() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// Five failures in a row open an endpoint's breaker for five seconds.
+pub fn default_breaker() -> seawall::breaker::Config {
+    seawall::breaker::CircuitBreaker::builder()
+        .consecutive_failures(5)
+        .wait_duration_in_open_state(Duration::from_secs(5))
+        .permitted_number_of_calls_in_half_open_state(1)
+        .build()
+        .map(|b| b.config().clone())
+        .unwrap_or_default()
+}
+
+/// `"host:port"`, or `{ address = "host:port", weight = 3 }`; the weight
+/// only matters to the naive stack's static split.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum EndpointConfig {
+    Address(String),
+    Weighted { address: String, weight: u32 },
+}
+
+impl EndpointConfig {
+    pub fn address(&self) -> &str {
+        match self {
+            EndpointConfig::Address(a) | EndpointConfig::Weighted { address: a, .. } => a,
+        }
+    }
+
+    pub fn weight(&self) -> u32 {
+        match self {
+            EndpointConfig::Address(_) => 1,
+            EndpointConfig::Weighted { weight, .. } => *weight,
+        }
+    }
+}
+
+/// Why a configuration file was refused, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFileError {
+    pub field: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: `{}`: {}",
+            self.line, self.column, self.field, self.reason
+        )
+    }
+}
+
+impl std::error::Error for ConfigFileError {}
+
+impl Config {
+    /// Parses and checks a configuration file's text.
+    pub fn parse(text: &str) -> Result<Self, ConfigFileError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            located(text, span, e.message().trim().to_owned())
+        })?;
+        config.check(text)?;
+        Ok(config)
+    }
+
+    fn check(&self, text: &str) -> Result<(), ConfigFileError> {
+        let refuse = |span: Range<usize>, field: &str, reason: &str| {
+            let mut e = located(text, span, reason.to_owned());
+            e.field = field.to_owned();
+            Err(e)
+        };
+        if self.server.max_header_bytes < 8192 {
+            return refuse(0..0, "server.max_header_bytes", "at least 8192");
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            if !route.prefix.get_ref().starts_with('/') {
+                return refuse(
+                    route.prefix.span(),
+                    &format!("route[{i}].prefix"),
+                    "must start with `/`",
+                );
+            }
+            if !self.pools.contains_key(route.pool.get_ref()) {
+                return refuse(
+                    route.pool.span(),
+                    &format!("route[{i}].pool"),
+                    "no pool of that name",
+                );
+            }
+            if let Some(max) = &route.max_concurrency {
+                if *max.get_ref() == 0 {
+                    return refuse(
+                        max.span(),
+                        &format!("route[{i}].max_concurrency"),
+                        "at least 1",
+                    );
+                }
+            }
+        }
+        for (name, pool) in &self.pools {
+            if pool.endpoints.get_ref().is_empty() {
+                return refuse(
+                    pool.endpoints.span(),
+                    &format!("pool.{name}.endpoints"),
+                    "at least one endpoint",
+                );
+            }
+            for ep in pool.endpoints.get_ref() {
+                if ep.weight() == 0 || !ep.address().contains(':') {
+                    return refuse(
+                        pool.endpoints.span(),
+                        &format!("pool.{name}.endpoints"),
+                        "each endpoint is `host:port` with a weight of at least 1",
+                    );
+                }
+            }
+            if let Some(max) = &pool.max_concurrency_per_endpoint {
+                if *max.get_ref() == 0 {
+                    return refuse(
+                        max.span(),
+                        &format!("pool.{name}.max_concurrency_per_endpoint"),
+                        "at least 1",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An error at `span` of `text`, naming the key written on that line.
+fn located(text: &str, span: Range<usize>, reason: String) -> ConfigFileError {
+    let start = span.start.min(text.len());
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    ConfigFileError {
+        field: key_at(text, line),
+        line,
+        column,
+        reason,
+    }
+}
+
+/// `table.key` for the key on `line` (1-based), from the nearest header above.
+fn key_at(text: &str, line: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(here) = lines.get(line.saturating_sub(1)) else {
+        return String::from("(file)");
+    };
+    let key = here.split('=').next().unwrap_or("").trim();
+    let header = lines[..line.saturating_sub(1)]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_owned());
+    match (header, key.starts_with('[')) {
+        (_, true) => key.trim_matches(|c| c == '[' || c == ']').to_owned(),
+        (Some(h), false) if !key.is_empty() => format!("{h}.{key}"),
+        (Some(h), false) => h,
+        (None, _) if key.is_empty() => String::from("(file)"),
+        (None, _) => key.to_owned(),
+    }
+}

@@ -1,0 +1,117 @@
+//! Endpoint discovery: each pool's configured `host:port` entries are
+//! resolved at start and again every `resolve_every`; endpoints that stay
+//! keep their breaker and load, new ones are added, vanished ones dropped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use seawall::breaker::{CircuitBreaker, Config as BreakerConfig};
+use seawall::clock::ManualClock;
+use seawall::BoxError;
+use tokio::task::JoinHandle;
+
+use super::config::{EndpointConfig, StackKind};
+use super::endpoint::Endpoint;
+use super::forward::{Forward, HttpClient};
+use super::pool::Pool;
+
+/// What it takes to make an endpoint of one pool.
+#[derive(Debug, Clone)]
+pub struct Factory {
+    pub pool: String,
+    pub kind: StackKind,
+    pub client: HttpClient,
+    pub breaker: BreakerConfig,
+    pub clock: Option<ManualClock>,
+}
+
+impl Factory {
+    fn make(&self, address: &str, addr: SocketAddr, weight: u32) -> Result<Endpoint, BoxError> {
+        let breaker = match self.kind {
+            StackKind::Naive => None,
+            StackKind::Seawall => {
+                let builder = CircuitBreaker::builder()
+                    .config(self.breaker.clone())
+                    .name(format!("{}/{addr}", self.pool));
+                let builder = match &self.clock {
+                    Some(clock) => builder.clock(clock.clone()),
+                    None => builder,
+                };
+                Some(builder.build()?)
+            }
+        };
+        let forward = Forward::new(self.client.clone(), addr);
+        Ok(Endpoint::new(
+            address.to_owned(),
+            addr,
+            weight,
+            forward,
+            breaker,
+        ))
+    }
+}
+
+/// Resolves every entry; an entry that does not resolve is skipped (and
+/// tried again at the next refresh).
+pub async fn resolve(entries: &[EndpointConfig]) -> Vec<(String, SocketAddr, u32)> {
+    let mut out = Vec::new();
+    for entry in entries {
+        if let Ok(addrs) = tokio::net::lookup_host(entry.address()).await {
+            for addr in addrs {
+                if !out.iter().any(|(_, a, _)| *a == addr) {
+                    out.push((entry.address().to_owned(), addr, entry.weight()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Makes the pool's endpoint set match `resolved`, keeping the endpoints
+/// that stay.
+pub fn apply(
+    pool: &Pool,
+    factory: &Factory,
+    resolved: &[(String, SocketAddr, u32)],
+) -> Result<(), BoxError> {
+    let current = pool.endpoints();
+    let mut next = Vec::with_capacity(resolved.len());
+    for (address, addr, weight) in resolved {
+        match current.iter().find(|e| e.addr == *addr) {
+            Some(kept) => next.push(kept.clone()),
+            None => next.push(Arc::new(factory.make(address, *addr, *weight)?)),
+        }
+    }
+    let same = next.len() == current.len()
+        && next
+            .iter()
+            .zip(current.iter())
+            .all(|(a, b)| Arc::ptr_eq(a, b));
+    if !same {
+        pool.replace(next);
+    }
+    Ok(())
+}
+
+/// Resolves again every `every` for as long as the task runs.
+pub fn spawn_refresh(
+    pool: Arc<Pool>,
+    factory: Factory,
+    entries: Vec<EndpointConfig>,
+    every: Duration,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let resolved = resolve(&entries).await;
+            // A failed lookup keeps the last known endpoints rather than emptying the pool.
+            if !resolved.is_empty() {
+                let _ = apply(&pool, &factory, &resolved);
+            }
+        }
+    })
+}
