@@ -143,6 +143,29 @@ async fn a_not_ready_endpoint_becomes_ready_without_new_requests() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_caller_does_not_wait_on_a_not_ready_endpoint_while_another_is_ready() {
+    for seed in 0..8 {
+        let (stuck, mut stuck_handle) = tower_test::mock::pair::<u32, u32>();
+        let (ready, mut ready_handle) = tower_test::mock::pair::<u32, u32>();
+        stuck_handle.allow(0);
+        ready_handle.allow(1);
+        let chooser = Chooser::builder().seed(seed).build().unwrap();
+        chooser.insert(0, stuck);
+        chooser.insert(1, ready);
+        let mut balance = Balance::new(chooser);
+        let mut call = tokio_test::task::spawn(async move { balance.ready().await?.call(1).await });
+        assert!(call.poll().is_pending(), "waits for the answer only");
+        let (req, respond) = ready_handle
+            .next_request()
+            .await
+            .expect("sent to the ready one");
+        assert_eq!(req, 1);
+        respond.send_response(2);
+        assert_eq!(call.await.unwrap(), 2);
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn no_usable_endpoint_fails_fast() {
     // Empty set, then every endpoint's breaker forced open.
     let chooser = Chooser::builder().build().unwrap();

@@ -212,6 +212,8 @@ impl Builder {
 
     /// Below this share of healthy endpoints, in percent, the chooser
     /// ignores ejections and balances over all (default 50; 0 never panics).
+    /// Gates still apply in panic mode: an open breaker or a full limit
+    /// protects its endpoint whatever the others' health.
     pub fn panic_threshold(mut self, percent: f64) -> Self {
         self.config.panic_threshold = percent;
         self

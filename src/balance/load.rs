@@ -222,9 +222,15 @@ impl Load for PendingRequests {
             Outcome::Success => 0.0,
             _ => 1.0,
         };
+        // A healthy endpoint's successes write nothing: the ratio is zero
+        // and stays so.
+        if failed == 0.0 && cell.get(0) == 0 {
+            return;
+        }
         cell.update(0, |bits| {
-            let prior = f64::from_bits(bits);
-            (prior * 0.9 + failed * 0.1).to_bits()
+            let next = f64::from_bits(bits) * 0.9 + failed * 0.1;
+            // Flush to zero once negligible, so the read above can skip.
+            if next < 1e-6 { 0f64 } else { next }.to_bits()
         });
     }
 }

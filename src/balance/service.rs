@@ -16,9 +16,9 @@ use crate::BoxError;
 ///
 /// Endpoint services must be `Clone` (and `Sync`, as the set is shared):
 /// `poll_ready` picks an endpoint, counts a call in flight to it, clones
-/// its service and drives that clone to readiness, so an endpoint that is
-/// not ready becomes ready through the caller waiting on it, with no
-/// background task; clones of the balancer share the set and the load state
+/// its service and drives that clone to readiness (if it is not ready, it
+/// tries one other pick first), so an endpoint that is not ready becomes
+/// ready through the caller waiting on it, with no background task; clones of the balancer share the set and the load state
 /// directly (no `Buffer`). `call` sends to the reserved endpoint unless it
 /// was removed in between; then it picks again. When no endpoint is usable
 /// `poll_ready` is still ready and the response future fails at once with
@@ -98,6 +98,7 @@ where
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         let mut dead = 0;
+        let mut parked: Option<Reserved<S>> = None;
         loop {
             let Some(r) = &mut self.reserved else {
                 match self.chooser.pick() {
@@ -123,6 +124,13 @@ where
                 return Poll::Ready(Ok(()));
             }
             match r.svc.poll_ready(cx) {
+                // Another endpoint may be ready: try one more pick before
+                // waiting on this one.
+                Poll::Pending if parked.is_none() && self.chooser.len() > 1 => {
+                    // Held through the next pick: its call in flight makes
+                    // it the dearer of two candidates.
+                    parked = self.reserved.take();
+                }
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) => {
                     r.ready = true;
