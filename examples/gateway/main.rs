@@ -22,6 +22,7 @@ struct Args {
     config: Option<String>,
     stack: Option<StackKind>,
     listen: Option<std::net::SocketAddr>,
+    demo_service_time: Option<Duration>,
 }
 
 fn args() -> Result<Args, Error> {
@@ -32,6 +33,10 @@ fn args() -> Result<Args, Error> {
         match arg.as_str() {
             "--config" => out.config = Some(value()?),
             "--listen" => out.listen = Some(value()?.parse()?),
+            "--demo-service-time" => {
+                out.demo_service_time =
+                    Some(humantime_serde::re::humantime::parse_duration(&value()?)?)
+            }
             "--stack" => {
                 out.stack = Some(match value()?.as_str() {
                     "naive" => StackKind::Naive,
@@ -44,7 +49,7 @@ fn args() -> Result<Args, Error> {
                 })
             }
             "-h" | "--help" => {
-                println!("usage: gateway [--config PATH] [--stack seawall|naive] [--listen ADDR]");
+                println!("usage: gateway [--config PATH] [--stack seawall|naive] [--listen ADDR] [--demo-service-time 5ms]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument `{other}` (try --help)").into()),

@@ -11,7 +11,7 @@ use seawall::breaker::Open;
 use seawall::BoxError;
 
 use super::forward::{TimedOut, Unreachable};
-use super::pool::{NoEndpoint, Overloaded};
+use super::pool::{NoEndpoint, Refused};
 
 pub type Body = BoxBody<Bytes, BoxError>;
 
@@ -47,12 +47,9 @@ pub fn from_error(error: &BoxError) -> Response<Body> {
             Some(after),
         );
     }
-    if let Some(e) = error.downcast_ref::<Overloaded>() {
-        return reply(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &e.to_string(),
-            Some(Duration::from_secs(1)),
-        );
+    if let Some(e) = error.downcast_ref::<Refused>() {
+        let after = e.retry_after.unwrap_or(Duration::from_secs(1));
+        return reply(StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), Some(after));
     }
     if let Some(e) = error.downcast_ref::<seawall::bulkhead::Full>() {
         return reply(

@@ -104,6 +104,46 @@ pub struct PoolConfig {
     /// configuration, validated by it.
     #[serde(default = "default_breaker")]
     pub breaker: seawall::breaker::Config,
+    /// The pool's balancer (seawall stack only).
+    #[serde(default)]
+    pub balance: BalanceConfig,
+}
+
+/// Knobs of `seawall::balance`'s two-choices chooser.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalanceConfig {
+    /// Latency every new endpoint is assumed to have.
+    #[serde(with = "humantime_serde")]
+    pub default_rtt: Duration,
+    /// Time constant with which the latency estimate forgets.
+    #[serde(with = "humantime_serde")]
+    pub decay: Duration,
+    /// Latency a failed call counts as, at least.
+    #[serde(with = "humantime_serde")]
+    pub failure_penalty: Duration,
+    /// Outlier detection: eject an endpoint after this many failures in a
+    /// row (off by default: the breakers already skip failing endpoints).
+    pub consecutive_failures: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub base_ejection_time: Option<Duration>,
+    pub max_ejection_percent: Option<f64>,
+    /// Below this share of healthy endpoints, balance across all.
+    pub panic_threshold: Option<f64>,
+}
+
+impl Default for BalanceConfig {
+    fn default() -> Self {
+        Self {
+            default_rtt: Duration::from_millis(30),
+            decay: Duration::from_secs(10),
+            failure_penalty: Duration::from_secs(1),
+            consecutive_failures: None,
+            base_ejection_time: None,
+            max_ejection_percent: None,
+            panic_threshold: None,
+        }
+    }
 }
 
 fn default_resolve() -> Duration {

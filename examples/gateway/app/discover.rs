@@ -12,7 +12,7 @@ use seawall::BoxError;
 use tokio::task::JoinHandle;
 
 use super::config::{EndpointConfig, StackKind};
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, EndpointLimit};
 use super::forward::{Forward, HttpClient};
 use super::pool::Pool;
 
@@ -24,6 +24,8 @@ pub struct Factory {
     pub client: HttpClient,
     pub breaker: BreakerConfig,
     pub clock: Option<ManualClock>,
+    /// Calls in flight per endpoint (seawall stack).
+    pub limit: Option<u32>,
 }
 
 impl Factory {
@@ -42,12 +44,17 @@ impl Factory {
             }
         };
         let forward = Forward::new(self.client.clone(), addr);
+        let limit = match self.kind {
+            StackKind::Naive => None,
+            StackKind::Seawall => self.limit.map(|max| Arc::new(EndpointLimit::new(max))),
+        };
         Ok(Endpoint::new(
             address.to_owned(),
             addr,
             weight,
             forward,
             breaker,
+            limit,
         ))
     }
 }

@@ -10,19 +10,57 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use seawall::breaker::{Breaker, BreakerLayer, CircuitBreaker, Open};
-use seawall::classify::HttpClassifier;
+use seawall::balance::{Gate, Ticket};
+use seawall::breaker::CircuitBreaker;
+use seawall::classify::Sample;
 use seawall::BoxError;
-use tower::{Layer, ServiceExt};
+use tower::ServiceExt;
 
 use super::forward::Forward;
 
-/// The naive stack calls the endpoint bare; the seawall stack through its
-/// breaker.
-#[derive(Debug, Clone)]
-pub enum EndpointService {
-    Bare(Forward),
-    Guarded(Breaker<Forward, HttpClassifier>),
+/// A fixed cap on an endpoint's calls in flight, as a balancer gate: a full
+/// endpoint is passed over while another has room. (The adaptive limit
+/// takes this place once `seawall::limit` has its gate.)
+#[derive(Debug)]
+pub struct EndpointLimit {
+    pub max: u32,
+    now: AtomicU32,
+}
+
+impl EndpointLimit {
+    pub fn new(max: u32) -> Self {
+        Self {
+            max,
+            now: AtomicU32::new(0),
+        }
+    }
+
+    pub fn in_use(&self) -> u32 {
+        self.now.load(Ordering::Acquire)
+    }
+}
+
+impl Gate for EndpointLimit {
+    fn has_room(&self) -> bool {
+        self.in_use() < self.max
+    }
+
+    fn try_acquire(&self) -> Option<Ticket> {
+        self.now
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Ticket::new([0, 0]))
+    }
+
+    fn complete(&self, _: Ticket, _: Sample) {
+        self.now.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn cancel(&self, _: Ticket) {
+        self.now.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 #[derive(Debug)]
@@ -32,16 +70,15 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     pub weight: u32,
     pub breaker: Option<CircuitBreaker>,
-    service: EndpointService,
+    pub limit: Option<Arc<EndpointLimit>>,
+    service: Forward,
     in_flight: AtomicU32,
     pub peak: AtomicU32,
     pub requests: AtomicU64,
     pub failures: AtomicU64,
-    /// Calls its breaker refused.
-    pub refused: AtomicU64,
-    /// Exponentially weighted latency in microseconds. It decays while no
-    /// call completes (as tower's peak-EWMA does), so an endpoint that was
-    /// slow, or just came back, is tried again rather than starved.
+    /// Exponentially weighted latency in microseconds, for the status page
+    /// (the balancer keeps its own peak-EWMA); it fades while no call
+    /// completes.
     ewma_us: AtomicU64,
     /// When the estimate last learned, in microseconds since `epoch`.
     updated_us: AtomicU64,
@@ -56,28 +93,21 @@ impl Endpoint {
         address: String,
         addr: SocketAddr,
         weight: u32,
-        forward: Forward,
+        service: Forward,
         breaker: Option<CircuitBreaker>,
+        limit: Option<Arc<EndpointLimit>>,
     ) -> Self {
-        let service = match &breaker {
-            Some(b) => EndpointService::Guarded(
-                BreakerLayer::new(b.clone())
-                    .classifier(HttpClassifier::new())
-                    .layer(forward),
-            ),
-            None => EndpointService::Bare(forward),
-        };
         Self {
             address,
             addr,
             weight,
             breaker,
+            limit,
             service,
             in_flight: AtomicU32::new(0),
             peak: AtomicU32::new(0),
             requests: AtomicU64::new(0),
             failures: AtomicU64::new(0),
-            refused: AtomicU64::new(0),
             ewma_us: AtomicU64::new(0),
             updated_us: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -111,12 +141,6 @@ impl Endpoint {
             .map_or(true, CircuitBreaker::is_call_permitted)
     }
 
-    /// Peak-free load estimate for the choice between two endpoints:
-    /// expected latency times the calls it would have.
-    pub fn load(&self) -> u64 {
-        self.decayed_us().max(1) * (u64::from(self.in_flight()) + 1)
-    }
-
     /// Takes an in-flight slot, if fewer than `limit` are taken.
     pub fn try_reserve(self: &Arc<Self>, limit: Option<u32>) -> Option<InFlight> {
         let taken =
@@ -130,24 +154,15 @@ impl Endpoint {
         Some(InFlight(self.clone()))
     }
 
-    /// Calls the endpoint. Failures teach the latency estimate their real
-    /// latency: a fast-failing endpoint looks cheap only until its breaker
-    /// opens, and is not starved once it recovers.
+    /// Calls the endpoint (its breaker and limit, if any, were passed by
+    /// the balancer), counting the call for the status page.
     pub async fn call(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, BoxError> {
         let start = Instant::now();
-        let result = match &self.service {
-            EndpointService::Bare(s) => s.clone().oneshot(req).await,
-            EndpointService::Guarded(s) => s.clone().oneshot(req).await,
-        };
+        let result = self.service.clone().oneshot(req).await;
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let failed = match &result {
-            Ok(res) => res.status().is_server_error(),
-            Err(e) if e.is::<Open>() => {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                return result;
-            }
-            Err(_) => true,
-        };
+        let failed = result
+            .as_ref()
+            .map_or(true, |res| res.status().is_server_error());
         if failed {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }

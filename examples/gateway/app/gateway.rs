@@ -14,12 +14,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::config::{Config, StackKind};
+use super::config::{BalanceConfig, Config, StackKind};
 use super::discover::{self, Factory};
 use super::forward::HttpClient;
 use super::pool::Pool;
 use super::route::{Bulkhead, Route, Routes};
 use super::server;
+use seawall::balance::{Chooser, PeakEwma};
 
 /// What the embedding program adds to a configuration.
 #[derive(Debug, Clone, Default)]
@@ -75,6 +76,35 @@ pub fn client(config: &Config) -> HttpClient {
         .build(connector)
 }
 
+/// A pool's chooser: peak-EWMA load; outlier detection only if asked for,
+/// since the breakers already skip failing endpoints.
+fn chooser<T: Send + Sync + 'static>(
+    name: &str,
+    c: &BalanceConfig,
+    seed: u64,
+) -> Result<Chooser<SocketAddr, T>, BoxError> {
+    let load = PeakEwma::new(c.default_rtt, c.decay).failure_penalty(c.failure_penalty);
+    let mut b = Chooser::builder()
+        .name(name)
+        .load(load)
+        .seed(seed)
+        .no_success_rate();
+    b = match c.consecutive_failures {
+        Some(n) => b.consecutive_failures(n),
+        None => b.no_consecutive_failures(),
+    };
+    if let Some(t) = c.base_ejection_time {
+        b = b.base_ejection_time(t);
+    }
+    if let Some(p) = c.max_ejection_percent {
+        b = b.max_ejection_percent(p);
+    }
+    if let Some(p) = c.panic_threshold {
+        b = b.panic_threshold(p);
+    }
+    Ok(b.build()?)
+}
+
 /// Binds `config.server.listen`, resolves every pool and serves.
 pub async fn start(config: Config, options: Options) -> Result<Running, BoxError> {
     let listener = TcpListener::bind(config.server.listen).await?;
@@ -87,18 +117,18 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
             .max_concurrency_per_endpoint
             .as_ref()
             .map(|m| *m.get_ref());
-        let pool = Arc::new(Pool::new(
-            name.clone(),
-            config.stack,
-            limit,
-            options.seed ^ i as u64,
-        ));
+        let chooser = match config.stack {
+            StackKind::Seawall => Some(chooser(name, &pc.balance, options.seed ^ i as u64)?),
+            StackKind::Naive => None,
+        };
+        let pool = Arc::new(Pool::new(name.clone(), config.stack, chooser));
         let factory = Factory {
             pool: name.clone(),
             kind: config.stack,
             client: client.clone(),
             breaker: pc.breaker.clone(),
             clock: options.clock.clone(),
+            limit,
         };
         let entries = pc.endpoints.get_ref().clone();
         discover::apply(&pool, &factory, &discover::resolve(&entries).await)?;

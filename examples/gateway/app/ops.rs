@@ -3,6 +3,7 @@
 
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
+use seawall::balance::EndpointStatus;
 use serde_json::{json, Value};
 
 use super::answer::{full, reply, Body};
@@ -44,42 +45,56 @@ fn publish(gw: &Gateway) {
                 metrics::gauge!("seawall_gateway_breaker_state", &labels)
                     .set(f64::from(b.state().code()));
             }
-            if let Some(limit) = pool.limit {
-                metrics::gauge!("seawall_gateway_endpoint_limit", &labels).set(f64::from(limit));
+            if let Some(limit) = &e.limit {
+                metrics::gauge!("seawall_gateway_endpoint_limit", &labels)
+                    .set(f64::from(limit.max));
             }
         }
     }
 }
 
 pub fn status(gw: &Gateway) -> Value {
-    let pools: Vec<Value> = gw
-        .pools
-        .iter()
-        .map(|(name, pool)| {
-            let endpoints: Vec<Value> = pool
+    let pools: Vec<Value> =
+        gw.pools
+            .iter()
+            .map(|(name, pool)| {
+                let balancer = pool.chooser().map(|c| c.endpoints()).unwrap_or_default();
+                let endpoints: Vec<Value> = pool
                 .endpoints()
                 .iter()
                 .map(|e| {
                     let ordering = std::sync::atomic::Ordering::Relaxed;
+                    let seen = balancer.iter().find(|i| *i.key() == e.addr);
+                    let (ejected, status) = match seen.map(|i| i.status()) {
+                        Some(EndpointStatus::Ejected { remaining, ejections }) => {
+                            (true, format!("ejected {ejections}× for {remaining:?} more"))
+                        }
+                        Some(EndpointStatus::SlowStarting { weight }) => {
+                            (false, format!("slow start at {:.0} %", 100.0 * weight))
+                        }
+                        Some(_) => (false, "healthy".to_owned()),
+                        None => (false, "static split".to_owned()),
+                    };
                     json!({
                         "address": e.address,
                         "addr": e.addr.to_string(),
                         "in_flight": e.in_flight(),
                         "peak_in_flight": e.peak.load(ordering),
-                        "limit": pool.limit,
+                        "limit": e.limit.as_ref().map(|l| l.max),
+                        "balancer": status,
+                        "balancer_cost": seen.map(|i| i.cost()),
                         "requests": e.requests.load(ordering),
                         "failures": e.failures.load(ordering),
-                        "refused_by_breaker": e.refused.load(ordering),
                         "latency_ms": e.latency().as_secs_f64() * 1e3,
                         "breaker": e.breaker.as_ref().map(|b| b.state().as_str()),
                         "failure_rate": e.breaker.as_ref().and_then(|b| b.metrics().failure_rate()),
-                        "ejected": !e.permitted(),
+                        "skipped": ejected || !e.permitted(),
                     })
                 })
                 .collect();
-            json!({ "name": name, "endpoints": endpoints })
-        })
-        .collect();
+                json!({ "name": name, "endpoints": endpoints })
+            })
+            .collect();
     let routes: Vec<Value> = gw
         .routes
         .0
@@ -116,7 +131,7 @@ fn html(status: &Value) -> String {
                 e["failures"],
                 e["latency_ms"].as_f64().unwrap_or(0.0),
                 e["breaker"].as_str().unwrap_or("none"),
-                if e["ejected"].as_bool() == Some(true) { "ejected" } else { "" },
+                e["balancer"].as_str().unwrap_or(""),
             ));
         }
     }
@@ -124,7 +139,7 @@ fn html(status: &Value) -> String {
         "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=2>\
          <title>seawall gateway</title><style>body{{font-family:sans-serif}}td,th{{padding:2px 10px;text-align:left}}</style></head>\
          <body><h1>seawall gateway ({} stack)</h1><table><tr><th>pool</th><th>endpoint</th><th>in flight</th><th>limit</th>\
-         <th>requests</th><th>failures</th><th>latency ms</th><th>breaker</th><th></th></tr>\n{rows}</table>\
+         <th>requests</th><th>failures</th><th>latency ms</th><th>breaker</th><th>balancer</th></tr>\n{rows}</table>\
          <p>JSON: <a href=/status>/status</a> · Prometheus: <a href=/metrics>/metrics</a></p></body></html>\n",
         status["stack"].as_str().unwrap_or("")
     )

@@ -1,36 +1,24 @@
 //! A pool of endpoints and the choice of one per call: the naive stack
-//! splits by static weights; the seawall stack picks the less loaded of two
-//! random endpoints whose breaker admits calls and which are below their
-//! concurrency limit (power of two choices, Mitzenmacher 2001).
+//! splits by static weights; the seawall stack asks `seawall::balance`'s
+//! chooser, which takes the less loaded (peak-EWMA) of two random endpoints
+//! whose gates (breaker, concurrency limit) have room.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
+use seawall::balance::{Chooser, Health, Unavailable};
+use seawall::classify::{Classify, HttpClassifier, Sample};
 use seawall::BoxError;
 
 use super::config::StackKind;
 use super::endpoint::{Endpoint, InFlight};
-
-/// Every endpoint the breakers admit is at its concurrency limit.
-#[derive(Debug)]
-pub struct Overloaded(pub String);
-
-impl fmt::Display for Overloaded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "pool {} overloaded: every endpoint is at its concurrency limit",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for Overloaded {}
 
 /// The pool has no endpoint (none resolved).
 #[derive(Debug)]
@@ -46,26 +34,55 @@ impl std::error::Error for NoEndpoint {}
 
 pub type Endpoints = Arc<Vec<Arc<Endpoint>>>;
 
+/// Every endpoint refuses: their breakers are open (`retry_after` from the
+/// soonest) or their limits full.
+#[derive(Debug)]
+pub struct Refused {
+    pub pool: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.retry_after {
+            Some(_) => write!(
+                f,
+                "pool {}: every endpoint's circuit breaker is open",
+                self.pool
+            ),
+            None => write!(
+                f,
+                "pool {} overloaded: every endpoint is at its concurrency limit",
+                self.pool
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
 #[derive(Debug)]
 pub struct Pool {
     pub name: String,
     pub kind: StackKind,
-    /// Calls in flight per endpoint (seawall stack only).
-    pub limit: Option<u32>,
     endpoints: RwLock<Endpoints>,
+    chooser: Option<Chooser<SocketAddr, Arc<Endpoint>>>,
     next: AtomicUsize,
-    rng: AtomicU64,
 }
 
 impl Pool {
-    pub fn new(name: String, kind: StackKind, limit: Option<u32>, seed: u64) -> Self {
+    /// A naive pool without a chooser, a seawall pool with one.
+    pub fn new(
+        name: String,
+        kind: StackKind,
+        chooser: Option<Chooser<SocketAddr, Arc<Endpoint>>>,
+    ) -> Self {
         Self {
             name,
             kind,
-            limit: limit.filter(|_| kind == StackKind::Seawall),
             endpoints: RwLock::new(Arc::default()),
+            chooser: chooser.filter(|_| kind == StackKind::Seawall),
             next: AtomicUsize::new(0),
-            rng: AtomicU64::new(seed),
         }
     }
 
@@ -75,25 +92,70 @@ impl Pool {
             .map_or_else(|e| e.into_inner().clone(), |g| g.clone())
     }
 
+    pub fn chooser(&self) -> Option<&Chooser<SocketAddr, Arc<Endpoint>>> {
+        self.chooser.as_ref()
+    }
+
+    /// The new endpoint set; the chooser learns the difference (its
+    /// endpoints that stay keep their load).
     pub fn replace(&self, endpoints: Vec<Arc<Endpoint>>) {
         let mut slot = self.endpoints.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(chooser) = &self.chooser {
+            for gone in slot
+                .iter()
+                .filter(|o| !endpoints.iter().any(|n| Arc::ptr_eq(n, o)))
+            {
+                chooser.remove(&gone.addr);
+            }
+            for new in endpoints
+                .iter()
+                .filter(|n| !slot.iter().any(|o| Arc::ptr_eq(n, o)))
+            {
+                chooser.insert_with(new.addr, new.clone(), health(new));
+            }
+        }
         *slot = Arc::new(endpoints);
     }
 
     pub async fn call(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, BoxError> {
-        let slot = self.pick()?;
-        slot.endpoint().call(req).await
+        let Some(chooser) = &self.chooser else {
+            let all = self.endpoints();
+            if all.is_empty() {
+                return Err(NoEndpoint(self.name.clone()).into());
+            }
+            let slot = self.weighted(&all);
+            return slot.endpoint().call(req).await;
+        };
+        let mut chooser = chooser.clone();
+        let pick = match chooser.pick() {
+            Ok(pick) => pick,
+            Err(e) => return Err(self.refusal(e)),
+        };
+        let endpoint = pick.get().clone();
+        let _slot = endpoint.try_reserve(None);
+        let start = Instant::now();
+        let result = endpoint.call(req).await;
+        let outcome = HttpClassifier::new().classify(result.as_ref());
+        pick.record_sample(Sample::new(outcome, start.elapsed()));
+        result
     }
 
-    fn pick(&self) -> Result<InFlight, BoxError> {
-        let all = self.endpoints();
-        if all.is_empty() {
-            return Err(NoEndpoint(self.name.clone()).into());
+    fn refusal(&self, e: Unavailable) -> BoxError {
+        if e.is_empty_set() {
+            return NoEndpoint(self.name.clone()).into();
         }
-        match self.kind {
-            StackKind::Naive => Ok(self.weighted(&all)),
-            StackKind::Seawall => self.two_choices(&all),
+        // Ask the breakers when the soonest may admit again; a permit
+        // granted by the way is dropped unused, which gives it back.
+        let retry_after = self
+            .endpoints()
+            .iter()
+            .filter_map(|e| e.breaker.as_ref()?.try_acquire().err()?.retry_after())
+            .min();
+        Refused {
+            pool: self.name.clone(),
+            retry_after,
         }
+        .into()
     }
 
     fn weighted(&self, all: &[Arc<Endpoint>]) -> InFlight {
@@ -112,49 +174,17 @@ impl Pool {
             None => unreachable!("a reservation without a limit always succeeds"),
         }
     }
+}
 
-    fn two_choices(&self, all: &[Arc<Endpoint>]) -> Result<InFlight, BoxError> {
-        let healthy: Vec<&Arc<Endpoint>> = all.iter().filter(|e| e.permitted()).collect();
-        // With every breaker refusing, let the breakers answer (503 with
-        // Retry-After) rather than inventing a refusal of our own.
-        let candidates: Vec<&Arc<Endpoint>> = if healthy.is_empty() {
-            all.iter().collect()
-        } else {
-            healthy
-        };
-        let n = candidates.len();
-        let a = self.random(n);
-        let b = if n > 1 {
-            (a + 1 + self.random(n - 1)) % n
-        } else {
-            a
-        };
-        let (first, second) = if candidates[a].load() <= candidates[b].load() {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        if let Some(slot) = candidates[first].try_reserve(self.limit) {
-            return Ok(slot);
-        }
-        if let Some(slot) = candidates[second].try_reserve(self.limit) {
-            return Ok(slot);
-        }
-        // Both were full: any endpoint with room, the least loaded first.
-        let mut rest: Vec<&&Arc<Endpoint>> = candidates.iter().collect();
-        rest.sort_by_key(|e| e.load());
-        rest.into_iter()
-            .find_map(|e| e.try_reserve(self.limit))
-            .ok_or_else(|| Overloaded(self.name.clone()).into())
+/// An endpoint's gates, breaker first: an open breaker skips the endpoint
+/// before its limit is asked.
+fn health(endpoint: &Endpoint) -> Health {
+    let mut health = Health::new();
+    if let Some(b) = &endpoint.breaker {
+        health = health.gate(b.clone()).unwrap_or_default();
     }
-
-    /// A number below `n` from a seeded splitmix64 sequence shared by all
-    /// callers without a lock.
-    fn random(&self, n: usize) -> usize {
-        let mut z = self.rng.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z % n.max(1) as u64) as usize
+    if let Some(limit) = &endpoint.limit {
+        health = health.gate(limit.clone()).unwrap_or_default();
     }
+    health
 }

@@ -113,6 +113,11 @@ max_concurrency_per_endpoint = {limit}
 policy = {{ type = "consecutive_failures", threshold = 3 }}
 wait_duration_in_open_state = "1s"
 permitted_number_of_calls_in_half_open_state = 1
+
+# The replay's phases last seconds, not minutes: the balancer's latency
+# estimate forgets on the same scale.
+[pool.backends.balance]
+decay = "1s"
 "#,
             stack = match stack {
                 StackKind::Naive => "naive",
