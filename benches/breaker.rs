@@ -28,7 +28,8 @@
 //! * `m_*`: one call in 64 fails (the inner service returns an error), so
 //!   every success must slide a failure out of a count window:
 //!   `m_count_window`, `m2_count_window_static` (the `&'static` handle),
-//!   `m_time_window`, `m_slow_call`, `m_consecutive`, and the peer
+//!   `m_time_window`, `m3_time_window_static`, `m_slow_call`,
+//!   `m4_slow_call_static`, `m_consecutive`, and the peer
 //!   `m_recloser` (recloser 1.4 around the same outcomes, a count window of
 //!   100, called through `Recloser::call` with no reference count).
 //!
@@ -452,7 +453,13 @@ fn closed_path(c: &mut Criterion) {
         guarded_mixed_static(count_window()),
     );
     bench_one(c, "m_time_window", guarded_mixed(time_window()));
+    bench_one(
+        c,
+        "m3_time_window_static",
+        guarded_mixed_static(time_window()),
+    );
     bench_one(c, "m_slow_call", guarded_mixed(slow_call()));
+    bench_one(c, "m4_slow_call_static", guarded_mixed_static(slow_call()));
     bench_one(c, "m_consecutive", guarded_mixed(consecutive()));
     bench_one(c, "m_recloser", reclosed());
 }
@@ -663,7 +670,9 @@ fn summary(since: SystemTime) {
         "m_count_window",
         "m2_count_window_static",
         "m_time_window",
+        "m3_time_window_static",
         "m_slow_call",
+        "m4_slow_call_static",
         "m_consecutive",
         "m_recloser",
     ];
