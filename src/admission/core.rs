@@ -111,6 +111,7 @@ impl Admission {
 
     /// Puts `n` free permits into `stripe`'s cache, paying a debt first and
     /// spilling what the cache cannot hold into the global pool.
+    #[inline]
     fn deposit(&self, stripe: usize, mut n: u32) {
         let cell = &self.stripes[stripe];
         // Acquire: a word written by a reclaim makes the shrink's debt
