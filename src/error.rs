@@ -82,8 +82,19 @@ pub enum Rejection<'a> {
     /// A circuit breaker refused the call.
     #[cfg(feature = "breaker")]
     BreakerOpen(&'a crate::breaker::Open),
-    /// Keeps the lifetime in use when no capability is enabled.
-    #[cfg(not(feature = "breaker"))]
+    /// A bulkhead was full and the call could not wait.
+    #[cfg(feature = "bulkhead")]
+    BulkheadFull(&'a crate::bulkhead::Full),
+    /// A call waited for a bulkhead's permit for the longest wait allowed.
+    #[cfg(feature = "bulkhead")]
+    BulkheadWaitTimedOut(&'a crate::bulkhead::WaitTimedOut),
+    /// An adaptive concurrency limit shed the call.
+    #[cfg(feature = "limit")]
+    LimitOverloaded(&'a crate::limit::Overloaded),
+    /// A balancer had no usable endpoint.
+    #[cfg(feature = "balance")]
+    BalanceUnavailable(&'a crate::balance::Unavailable),
+    /// Keeps the lifetime in use whatever features are enabled.
     #[doc(hidden)]
     _Never(std::marker::PhantomData<&'a ()>, std::convert::Infallible),
 }
@@ -91,12 +102,13 @@ pub enum Rejection<'a> {
 impl Rejection<'_> {
     /// When the refusing layer expects to admit calls again, where it
     /// knows: for an HTTP answer's `Retry-After`.
+    /// Only a breaker knows (the rest of its wait in OPEN); a full bulkhead
+    /// or limit frees up as calls complete, which no layer can foresee.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match *self {
             #[cfg(feature = "breaker")]
             Rejection::BreakerOpen(open) => open.retry_after(),
-            #[cfg(not(feature = "breaker"))]
-            Rejection::_Never(_, never) => match never {},
+            _ => None,
         }
     }
 
@@ -104,8 +116,15 @@ impl Rejection<'_> {
     pub fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         match *self {
             #[cfg(feature = "breaker")]
-            Rejection::BreakerOpen(open) => open,
-            #[cfg(not(feature = "breaker"))]
+            Rejection::BreakerOpen(r) => r,
+            #[cfg(feature = "bulkhead")]
+            Rejection::BulkheadFull(r) => r,
+            #[cfg(feature = "bulkhead")]
+            Rejection::BulkheadWaitTimedOut(r) => r,
+            #[cfg(feature = "limit")]
+            Rejection::LimitOverloaded(r) => r,
+            #[cfg(feature = "balance")]
+            Rejection::BalanceUnavailable(r) => r,
             Rejection::_Never(_, never) => match never {},
         }
     }
@@ -136,8 +155,24 @@ impl fmt::Display for Rejection<'_> {
 pub fn rejection<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<Rejection<'a>> {
     sources(error).find_map(|e| {
         #[cfg(feature = "breaker")]
-        if let Some(open) = e.downcast_ref::<crate::breaker::Open>() {
-            return Some(Rejection::BreakerOpen(open));
+        if let Some(r) = e.downcast_ref() {
+            return Some(Rejection::BreakerOpen(r));
+        }
+        #[cfg(feature = "bulkhead")]
+        if let Some(r) = e.downcast_ref() {
+            return Some(Rejection::BulkheadFull(r));
+        }
+        #[cfg(feature = "bulkhead")]
+        if let Some(r) = e.downcast_ref() {
+            return Some(Rejection::BulkheadWaitTimedOut(r));
+        }
+        #[cfg(feature = "limit")]
+        if let Some(r) = e.downcast_ref() {
+            return Some(Rejection::LimitOverloaded(r));
+        }
+        #[cfg(feature = "balance")]
+        if let Some(r) = e.downcast_ref() {
+            return Some(Rejection::BalanceUnavailable(r));
         }
         let _ = e;
         None

@@ -3,9 +3,13 @@
 //!
 //! seawall's layers sit on lock-free state machines, plain Rust over atomics
 //! that are model-checked with [loom](https://docs.rs/loom), and adapt them to
-//! tower's `Service`. This release has the foundation and the circuit
-//! breaker; the bulkhead, the adaptive concurrency limit and the
-//! power-of-two-choices balancer build on the same pieces.
+//! tower's `Service`: a circuit breaker, a bulkhead, an adaptive concurrency
+//! limit and a power-of-two-choices balancer. Every layer learns from the
+//! same classified outcome of a call ([`classify`]), reads time from an
+//! injected [`clock`], reports to an [`observe`] hook, refuses calls from its
+//! response future (never from `poll_ready`) with an error that
+//! [`rejection`] finds anywhere in a source chain, and rejects bad
+//! configuration with a [`ConfigError`] naming the field.
 //!
 //! | module | what it holds |
 //! | --- | --- |
@@ -56,7 +60,8 @@
 //! | `balance` | no | the power-of-two-choices balancer |
 //! | `bulkhead` | no | the bulkhead |
 //! | `limit` | no | the adaptive concurrency limit |
-//! | `full` | no | every capability and integration: all the features below |
+//! | `full` | no | every capability and integration: all the features in this table |
+//! | `sim` | no | [`limit::sim`], a discrete-event simulator to tune limit algorithms |
 //! | `keyed` | no | [`keyed::KeyedMap`], behind per-key breakers and bulkheads |
 //! | `tracing` | no | [`observe::TracingObserver`] |
 //! | `metrics` | no | [`observe::MetricsObserver`] (the `metrics` facade) |
