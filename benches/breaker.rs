@@ -230,7 +230,8 @@ fn guarded_static(
 
 fn warmed<S, B>(mut svc: Breaker<S, DefaultClassifier, B>) -> Breaker<S, DefaultClassifier, B>
 where
-    S: Service<u64, Response = u64, Error = Infallible>,
+    S: Service<u64, Response = u64>,
+    Breaker<S, DefaultClassifier, B>: Service<u64, Response = u64>,
     B: BreakerRef,
 {
     let waker = noop_waker();
@@ -273,6 +274,76 @@ fn consecutive() -> CircuitBreaker {
         .expect("valid config")
 }
 
+/// The error of the mixed-outcome rows: a unit struct, so boxing it
+/// allocates nothing.
+#[derive(Debug, Clone, Copy)]
+struct Fail;
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("backend failed")
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// Whether call `x` of the mixed-outcome rows fails: one in 64.
+#[inline(always)]
+fn fails(x: u64) -> bool {
+    x % 64 == 63
+}
+
+/// The bare service failing one call in 64.
+fn mixed(
+) -> impl Service<u64, Response = u64, Error = Fail, Future = std::future::Ready<Result<u64, Fail>>>
+       + Clone
+       + Send
+       + 'static {
+    tower::service_fn(|x: u64| std::future::ready(if fails(x) { Err(Fail) } else { Ok(x) }))
+}
+
+/// The mixed service behind a breaker, warmed up.
+fn guarded_mixed(
+    breaker: CircuitBreaker,
+) -> Breaker<impl Service<u64, Response = u64, Error = Fail> + Clone + Send> {
+    warmed(Breaker::new(mixed(), breaker))
+}
+
+/// The peer: recloser (a count window of 100 over a spin-locked ring, the
+/// call made inside `Recloser::call`), around the same mixed outcomes.
+#[derive(Clone)]
+struct Reclosed {
+    breaker: Arc<recloser::Recloser>,
+}
+
+impl Service<u64> for Reclosed {
+    type Response = u64;
+    type Error = recloser::Error<Fail>;
+    type Future = std::future::Ready<Result<u64, recloser::Error<Fail>>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, x: u64) -> Self::Future {
+        std::future::ready(
+            self.breaker
+                .call(|| if fails(x) { Err(Fail) } else { Ok(x) }),
+        )
+    }
+}
+
+fn reclosed() -> Reclosed {
+    Reclosed {
+        breaker: Arc::new(
+            recloser::Recloser::custom()
+                .error_rate(0.5)
+                .closed_len(100)
+                .build(),
+        ),
+    }
+}
+
 /// One call: `poll_ready`, `call`, one poll of the response future.
 #[inline(always)]
 fn call_once<S>(svc: &mut S, cx: &mut Context<'_>, x: u64) -> u64
@@ -286,7 +357,9 @@ where
     let fut = pin!(svc.call(x));
     match fut.poll(cx) {
         Poll::Ready(Ok(v)) => v,
-        _ => unreachable!("the services here answer at once and never fail"),
+        // The mixed-outcome rows fail one call in 64.
+        Poll::Ready(Err(_)) => u64::MAX,
+        Poll::Pending => unreachable!("the services here answer at once"),
     }
 }
 
@@ -349,6 +422,12 @@ fn closed_path(c: &mut Criterion) {
         ConcurrencyLimit::new(bare(), usize::MAX >> 4),
     );
     bench_one(c, "h_load_shed", LoadShed::new(bare()));
+    // One call in 64 fails: every success must slide a failure out.
+    bench_one(c, "m_count_window", guarded_mixed(count_window()));
+    bench_one(c, "m_time_window", guarded_mixed(time_window()));
+    bench_one(c, "m_slow_call", guarded_mixed(slow_call()));
+    bench_one(c, "m_consecutive", guarded_mixed(consecutive()));
+    bench_one(c, "m_recloser", reclosed());
 }
 
 /// The calling thread's scheduler statistics from
@@ -465,6 +544,17 @@ fn two_threads(c: &mut Criterion) {
     let g = guarded(consecutive());
     bench_scaling(c, "consecutive", g.clone());
     assert_eq!(g.breaker().state(), State::Closed);
+    for (name, breaker) in [
+        ("mixed_count", count_window()),
+        ("mixed_time", time_window()),
+        ("mixed_slow", slow_call()),
+        ("mixed_consec", consecutive()),
+    ] {
+        let m = guarded_mixed(breaker);
+        bench_scaling(c, name, m.clone());
+        assert_eq!(m.breaker().state(), State::Closed, "{name} tripped");
+    }
+    bench_scaling(c, "mixed_recloser", reclosed());
 }
 
 /// Where criterion may have written its estimates, in the order criterion
@@ -542,6 +632,11 @@ fn summary(since: SystemTime) {
         "g_consecutive",
         "h_concurrency_limit",
         "h_load_shed",
+        "m_count_window",
+        "m_time_window",
+        "m_slow_call",
+        "m_consecutive",
+        "m_recloser",
     ];
     let bare = closed("a_bare");
     let atomic = closed("b_fetch_add").zip(bare).map(|(b, a)| b - a);
@@ -601,6 +696,11 @@ fn summary(since: SystemTime) {
         "count_window_static",
         "time_window",
         "consecutive",
+        "mixed_count",
+        "mixed_time",
+        "mixed_slow",
+        "mixed_consec",
+        "mixed_recloser",
     ] {
         let (id1, id2) = (format!("{name}_1t"), format!("{name}_2t"));
         let one = median_ns(&home, THREADS, &id1, since);
@@ -633,19 +733,32 @@ fn summary(since: SystemTime) {
         let wait = wait_pct(&id2);
         busy |= wait.is_some_and(|w| w > 5.0);
         let target = match name {
-            "count_window" | "count_window_static" | "time_window" | "consecutive"
+            "count_window"
+            | "count_window_static"
+            | "time_window"
+            | "consecutive"
+            | "mixed_time"
+            | "mixed_slow"
                 if scaling >= 1.6 =>
             {
                 "  meets >= 1.6"
             }
-            "count_window" | "count_window_static" | "time_window" | "consecutive"
+            "count_window"
+            | "count_window_static"
+            | "time_window"
+            | "consecutive"
+            | "mixed_time"
+            | "mixed_slow"
                 if cpu_scaling.is_some_and(|c| c >= 1.6) =>
             {
                 "  misses >= 1.6 on wall time, meets on CPU time (machine busy)"
             }
-            "count_window" | "count_window_static" | "time_window" | "consecutive" => {
-                "  MISSES >= 1.6"
-            }
+            "count_window"
+            | "count_window_static"
+            | "time_window"
+            | "consecutive"
+            | "mixed_time"
+            | "mixed_slow" => "  MISSES >= 1.6",
             _ => "",
         };
         println!(

@@ -48,11 +48,18 @@ pub(crate) fn stripe_hint() -> usize {
     })
 }
 
-/// Under loom every thread shares stripe 0: the models then exercise the
-/// races on one bucket, which is where they are.
+/// Under loom the stripe is the model thread's index (0 for the model's
+/// main thread, then 1, 2, … in spawn order), read from loom's thread id,
+/// so that a model is deterministic and its threads write distinct stripes
+/// (a two-stripe window then puts the main thread and the first spawned one
+/// apart, and the second spawned one with the main thread).
 #[cfg(seawall_loom)]
 pub(crate) fn stripe_hint() -> usize {
-    0
+    let id = format!("{:?}", loom::thread::current().id());
+    id.trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .unwrap_or(0)
 }
 
 /// A per-thread stripe index for the admission core (bulkhead, adaptive

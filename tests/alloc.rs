@@ -167,6 +167,139 @@ fn no_allocation_per_call() {
     metrics_observer_allocates_once_per_handle();
     #[cfg(feature = "keyed")]
     keyed_breakers_allocate_only_for_new_keys(&waker);
+    #[cfg(feature = "bulkhead")]
+    bulkheads_allocate_nothing_per_admitted_call(&waker);
+    #[cfg(feature = "limit")]
+    limits_allocate_nothing_per_admitted_call(&waker);
+}
+
+/// An admitted call through a bulkhead allocates nothing, in either mode
+/// (a wait that finds a free permit does not queue).
+#[cfg(feature = "bulkhead")]
+fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
+    use seawall::bulkhead::{Bulkhead, BulkheadLayer, Mode};
+
+    let modes = [
+        Mode::FailFast,
+        Mode::Wait {
+            max_wait: Duration::from_secs(1),
+            queue: 8,
+        },
+    ];
+    for mode in modes {
+        let bulkhead = BulkheadLayer::builder()
+            .max_concurrent_calls(10)
+            .mode(mode)
+            .build()
+            .expect("valid config");
+        let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+        let mut svc = Bulkhead::new(backend, bulkhead);
+        for _ in 0..100 {
+            call(&mut svc, waker, false);
+        }
+        let admitted = allocations_during(|| {
+            for _ in 0..1_000 {
+                assert!(call(&mut svc, waker, false));
+            }
+        });
+        assert_eq!(
+            admitted, 0,
+            "bulkhead {mode:?}: allocations per admitted call"
+        );
+    }
+    #[cfg(feature = "balance")]
+    balance_rows(waker);
+}
+
+/// The balancer allocates nothing per call once warmed up: over endpoints
+/// with no gate and with breaker gates, with either load estimator.
+#[cfg(feature = "balance")]
+fn balance_rows(waker: &Waker) {
+    use seawall::balance::{Balance, Chooser, Health, PeakEwma, PendingRequests};
+
+    let endpoint = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+    type MakeBuilder = fn() -> seawall::balance::Builder;
+    let builders: [(&str, MakeBuilder); 2] = [
+        ("peak ewma", || Chooser::builder().load(PeakEwma::default())),
+        ("pending", || {
+            Chooser::builder().load(PendingRequests::default())
+        }),
+    ];
+    for (name, builder) in builders {
+        for gated in [false, true] {
+            let clock = ManualClock::new();
+            let chooser = builder()
+                .clock(clock.clone())
+                .seed(3)
+                .build()
+                .expect("valid");
+            for i in 0..10 {
+                let health = if gated {
+                    let breaker = CircuitBreaker::builder()
+                        .clock(clock.clone())
+                        .build()
+                        .expect("valid");
+                    Health::new().gate(breaker).expect("one gate")
+                } else {
+                    Health::new()
+                };
+                chooser.insert_with(i, endpoint, health);
+            }
+            let mut svc = Balance::new(chooser);
+            for _ in 0..200 {
+                call(&mut svc, waker, false);
+            }
+            let calls = allocations_during(|| {
+                for _ in 0..1_000 {
+                    assert!(call(&mut svc, waker, false));
+                }
+            });
+            assert_eq!(
+                calls, 0,
+                "balance {name} (gated: {gated}): allocations per call"
+            );
+        }
+    }
+}
+
+/// An admitted call through an adaptive limit allocates nothing, whatever
+/// the algorithm, also when its outcome is a drop that moves the limit.
+#[cfg(feature = "limit")]
+fn limits_allocate_nothing_per_admitted_call(waker: &Waker) {
+    use seawall::limit::algorithm::{Aimd, Fixed, Gradient2, Hybrid, Vegas};
+    use seawall::limit::{Algorithm, Limit, Limiter};
+
+    type MakeLimiter = Box<dyn Fn() -> Limiter>;
+    let algorithms: [(&str, MakeLimiter); 5] = [
+        (
+            "fixed",
+            Box::new(|| limiter(Fixed::new(100).expect("valid"))),
+        ),
+        ("aimd", Box::new(|| limiter(Aimd::default()))),
+        ("vegas", Box::new(|| limiter(Vegas::default()))),
+        ("gradient2", Box::new(|| limiter(Gradient2::default()))),
+        ("hybrid", Box::new(|| limiter(Hybrid::recommended()))),
+    ];
+    fn limiter(algorithm: impl Algorithm) -> Limiter {
+        Limiter::builder(algorithm).build().expect("valid config")
+    }
+    for (name, make) in algorithms {
+        let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
+        let mut svc =
+            Limit::new(backend, make()).with_classifier(|r: Result<&u8, &Infallible>| match r {
+                Ok(0) => Outcome::Overload,
+                _ => Outcome::Success,
+            });
+        for i in 0..2_000 {
+            call(&mut svc, waker, i % 64 == 0);
+        }
+        let admitted = allocations_during(|| {
+            for i in 0..1_000 {
+                call(&mut svc, waker, i % 64 == 0);
+            }
+        });
+        assert_eq!(admitted, 0, "limit {name}: allocations per admitted call");
+    }
 }
 
 /// A call for a key that has its breaker allocates nothing (with a key

@@ -1,6 +1,6 @@
 //! Health: outlier ejection and return, the ejected share, panic mode, slow
 //! start, success-rate outliers, and gates (breaker, limit).
-#![cfg(feature = "balance")]
+#![cfg(all(feature = "balance", feature = "breaker"))]
 
 mod balance_sim;
 

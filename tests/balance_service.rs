@@ -1,7 +1,7 @@
 //! The tower adapter: discovery churn under load, removal between
 //! `poll_ready` and `call`, readiness driven without new requests, fast
 //! failure, cancellation and panics leaking nothing, clones sharing state.
-#![cfg(feature = "balance")]
+#![cfg(all(feature = "balance", feature = "breaker"))]
 
 use std::collections::HashSet;
 use std::convert::Infallible;

@@ -40,6 +40,16 @@ fn open_and_wait(breaker: &CircuitBreaker, clock: &ManualClock) {
     clock.advance(WAIT + Duration::from_millis(1));
 }
 
+/// The request the mock backend has received. Polled once, never awaited:
+/// a request the breaker refused never comes, and awaiting it would hang
+/// the test instead of failing it.
+fn received<U>(handle: &mut mock::Handle<u32, U>, what: &str) -> (u32, mock::SendResponse<U>) {
+    match handle.poll_request() {
+        Poll::Ready(Some(request)) => request,
+        _ => panic!("expected a request at the backend: {what}"),
+    }
+}
+
 fn open_of(err: &BoxError) -> Open {
     err.downcast_ref::<Open>()
         .cloned()
@@ -77,10 +87,7 @@ async fn rejection_comes_from_the_response_future_and_skips_the_inner_service() 
     handle.allow(10);
     assert_ready_ok!(svc.poll_ready());
     let fut = svc.call(1);
-    let (req, send) = handle
-        .next_request()
-        .await
-        .expect("the inner service was called");
+    let (req, send) = received(&mut handle, "the inner service was called");
     assert_eq!(req, 1);
     send.send_error("backend down");
     let err = fut.await.unwrap_err();
@@ -168,7 +175,7 @@ async fn dropping_a_response_future_in_half_open_frees_the_probe_slot() {
     for req in 0..5 {
         assert_ready_ok!(svc.poll_ready());
         let fut = svc.call(req);
-        let (got, _send) = handle.next_request().await.expect("admitted as a probe");
+        let (got, _send) = received(&mut handle, "admitted as a probe");
         assert_eq!(got, req);
         assert_eq!(breaker.state(), State::HalfOpen);
         drop(fut); // cancelled: the slot comes back, nothing is recorded
@@ -177,10 +184,7 @@ async fn dropping_a_response_future_in_half_open_frees_the_probe_slot() {
 
     assert_ready_ok!(svc.poll_ready());
     let fut = svc.call(99);
-    let (_, send) = handle
-        .next_request()
-        .await
-        .expect("the slot was not leaked");
+    let (_, send) = received(&mut handle, "the slot was not leaked");
     send.send_response("ok");
     assert_eq!(fut.await.unwrap(), "ok");
     assert_eq!(breaker.state(), State::Closed);
@@ -198,7 +202,7 @@ async fn a_pending_probe_holds_its_slot() {
 
     assert_ready_ok!(svc.poll_ready());
     let probe = svc.call(1);
-    let (_, send) = handle.next_request().await.unwrap();
+    let (_, send) = received(&mut handle, "the probe reached the backend");
     assert_ready_ok!(svc.poll_ready());
     let err = svc.call(2).await.unwrap_err();
     assert_eq!(open_of(&err).state(), State::HalfOpen);

@@ -848,3 +848,76 @@ fn the_largest_count_window_counts_every_call() {
         (State::Open, 30_000, 30_000)
     );
 }
+
+// ---------------------------------------------------------------------------
+// No aliasing: a reset clears, however many came before
+// ---------------------------------------------------------------------------
+
+/// Records three failures (below the minimum: nothing trips), makes
+/// `transitions` manual transitions ending in CLOSED with the clock
+/// standing still, and checks the window is empty, then counts afresh.
+fn old_counts_stay_dead(breaker: CircuitBreaker, transitions: u32, how: &str) {
+    calls(&breaker, Outcome::Failure, 3);
+    assert_eq!(breaker.metrics().failed_calls(), 3);
+    for i in 0..transitions {
+        match how {
+            "reset" => breaker.reset(),
+            // Through a state that keeps no window, back to CLOSED.
+            _ if i % 2 == 0 => breaker.transition_to(State::ForcedOpen).unwrap(),
+            _ => breaker.transition_to(State::Closed).unwrap(),
+        }
+    }
+    assert_eq!(breaker.state(), State::Closed);
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.calls(), m.failed_calls(), m.slow_calls()),
+        (0, 0, 0),
+        "{how} x {transitions} (generation {}): old counts came back",
+        m.generation()
+    );
+    call(&breaker, Outcome::Success);
+    let m = breaker.metrics();
+    assert_eq!(
+        (m.calls(), m.failed_calls()),
+        (1, 0),
+        "{how} x {transitions}"
+    );
+}
+
+#[test]
+fn resets_never_bring_old_counts_back() {
+    let count = || {
+        CircuitBreaker::builder()
+            .count_window(10)
+            .minimum_number_of_calls(10)
+            .clock(ManualClock::new())
+            .build()
+            .unwrap()
+    };
+    let time = || {
+        CircuitBreaker::builder()
+            .time_window(10)
+            .minimum_number_of_calls(100)
+            .clock(ManualClock::new())
+            .build()
+            .unwrap()
+    };
+    // The count window's tag has 16 bits of the generation, the time
+    // window's buckets 10: exactly one and two whole turns, and a few odd
+    // counts on the way.
+    type Build = fn() -> CircuitBreaker;
+    let cases: [(&str, Build, u32, &str); 8] = [
+        ("count", count, 1 << 16, "reset"),
+        ("count", count, 2 << 16, "reset"),
+        ("count", count, (1 << 16) + 2, "transition"),
+        ("count", count, 300, "reset"),
+        ("time", time, 1 << 10, "reset"),
+        ("time", time, 2 << 10, "reset"),
+        ("time", time, 1 << 16, "reset"),
+        ("time", time, 1 << 10, "transition"),
+    ];
+    for (window, build, transitions, how) in cases {
+        eprintln!("{window} window, {how} x {transitions}");
+        old_counts_stay_dead(build(), transitions, how);
+    }
+}

@@ -10,8 +10,8 @@
 //! of the budget, so admission stays exact (see [`Admission`] for the
 //! argument, `tests/loom_admission.rs` for the models).
 
-// The bulkhead alone uses a part of it.
-#![cfg_attr(not(feature = "limit"), allow(dead_code))]
+// Each of the bulkhead and the limit alone uses a part of it.
+#![cfg_attr(not(all(feature = "bulkhead", feature = "limit")), allow(dead_code))]
 
 mod core;
 mod permit;
@@ -21,6 +21,8 @@ mod wait;
 pub(crate) use self::core::Admission;
 pub(crate) use self::permit::{HasPool, Permit, Striped};
 pub(crate) use self::queue::{Order, WaitQueue};
+#[cfg(seawall_loom)]
+pub(crate) use self::wait::Acquire;
 pub(crate) use self::wait::{TimedAcquire, WaitError};
 
 use crate::sync::{fence, Ordering};

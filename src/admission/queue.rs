@@ -50,11 +50,6 @@ impl WaitQueue {
         }
     }
 
-    /// The most callers that may wait.
-    pub(crate) fn max(&self) -> usize {
-        self.max
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }

@@ -65,9 +65,10 @@ impl Builder {
         self
     }
 
-    /// Where events go (rejections, limit changes).
+    /// Where events go (rejections, limit changes); a second observer is
+    /// added after the first.
     pub fn observer(mut self, observer: impl Observer) -> Self {
-        self.observer = std::mem::take(&mut self.observer).and(observer);
+        self.observer = self.observer.and(observer);
         self
     }
 

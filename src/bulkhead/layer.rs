@@ -168,6 +168,22 @@ impl BulkheadLayer {
             .map_err(|e| self.rejection(e, max_wait))
     }
 
+    /// A wait without a timer, for the loom models (tokio's timer needs a
+    /// runtime, which loom does not have).
+    #[cfg(seawall_loom)]
+    #[doc(hidden)]
+    pub fn acquire_untimed(
+        &self,
+    ) -> impl std::future::Future<Output = Option<BulkheadPermit>> + Unpin + Send {
+        use std::future::Future;
+        let mut acquire = crate::admission::Acquire::new(self.shared.for_call());
+        std::future::poll_fn(move |cx| {
+            std::pin::Pin::new(&mut acquire)
+                .poll(cx)
+                .map(|r| r.ok().map(BulkheadPermit))
+        })
+    }
+
     pub(crate) fn for_call(&self) -> Handle {
         self.shared.for_call()
     }

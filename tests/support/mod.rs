@@ -2,6 +2,8 @@
 //! part of them.
 #![allow(dead_code)]
 
+pub(crate) mod states;
+
 use std::time::Duration;
 
 use seawall::breaker::CircuitBreaker;

@@ -253,6 +253,11 @@ where
             .collect()
     }
 
+    /// How many endpoints outlier detection has ejected now.
+    pub fn ejected(&self) -> usize {
+        self.shared.common.ejected.load(Ordering::Acquire) as usize
+    }
+
     /// Whether fewer endpoints are healthy than the panic threshold allows,
     /// so picks ignore ejections.
     pub fn is_panicking(&self) -> bool {

@@ -44,8 +44,13 @@ impl CircuitBreaker {
             State::ForcedOpen => false,
             State::Open => {
                 let deadline = self.deadline();
-                // An unpublished deadline: `acquire_slow` refuses too.
-                deadline.tag == Deadline::tag_of(word.gen) && deadline.passed(self.now())
+                if deadline.tag == Deadline::tag_of(word.gen) {
+                    return deadline.passed(self.now());
+                }
+                // Our word is stale (the deadline is a later state's: ask
+                // again), or its deadline is not published yet, and then
+                // `acquire_slow` refuses too.
+                self.word() != word && self.is_call_permitted()
             }
             State::HalfOpen => word.probes.issued < self.inner.permitted,
         }

@@ -41,7 +41,7 @@ pub use self::permit::{OwnedPermit, Permit};
 /// machine.
 ///
 /// Use it through [`BreakerLayer`](super::BreakerLayer), or directly: ask
-/// for a [`Permit`], make the call, record its [`Outcome`].
+/// for a [`Permit`], make the call, record its [`Outcome`](crate::classify::Outcome).
 ///
 /// ```
 /// use seawall::breaker::{CircuitBreaker, State};

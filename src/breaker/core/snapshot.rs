@@ -24,7 +24,17 @@ impl CircuitBreaker {
             }
             match self.half_open_expired(word, self.now()) {
                 Some(ran_out) => self.time_out_probes(w, word, ran_out),
-                None => return word,
+                None => {
+                    // Not due, or the deadline read belongs to a later
+                    // state (ours is stale: someone has reopened it): only
+                    // a word that has not changed since can be trusted.
+                    let again = self.inner.state.load(Ordering::Acquire);
+                    if again == w {
+                        return word;
+                    }
+                    w = again;
+                    continue;
+                }
             }
             w = self.inner.state.load(Ordering::Acquire);
         }

@@ -92,6 +92,7 @@ impl CircuitBreaker {
     /// new state needs, then report the event.
     pub(super) fn entered(&self, from: Word, to: Word, at: u64) {
         let inner = &*self.inner;
+        inner.window.retire(to.gen);
         // Every transition publishes a deadline word, even one with no
         // deadline, so that its 16-bit tag stays close to the generation.
         let (attempt, wait) = match to.state {

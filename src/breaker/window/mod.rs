@@ -16,6 +16,11 @@ pub(crate) use time::TimeWindow;
 
 use super::config::{Config, Policy};
 
+/// How many generations back a state can show a window: OPEN shows the
+/// window it came from, through at most this many manual OPEN → OPEN
+/// transitions. An older window is never read again, and is retired.
+pub(crate) const CARRIED_MAX: u32 = u8::MAX as u32;
+
 /// What a window holds, as the breaker evaluates and reports it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
@@ -122,6 +127,18 @@ impl Window {
                 .record(gen, now_nanos, failed, slow, is_current)
                 .map(|c| thresholds.trips(c)),
             Window::Consecutive(w) => w.record(gen, failed, is_current),
+        }
+    }
+
+    /// Called after every transition, into generation `gen`: empties what
+    /// no state can show any more, so that a window's tag never comes round
+    /// to a later generation however many transitions the breaker makes.
+    pub(crate) fn retire(&self, gen: u32) {
+        match self {
+            Window::Count(w) => w.retire(gen),
+            Window::Time(w) => w.retire(gen),
+            // Compares all 32 bits of the generation (which has 29).
+            Window::Consecutive(_) => {}
         }
     }
 

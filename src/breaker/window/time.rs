@@ -17,14 +17,16 @@
 //! The epoch is the low bits of the closed generation, the second the low
 //! bits of the clock's whole seconds. A record a little behind its bucket's
 //! key (it raced with a newer second or generation) is outside the window and
-//! is dropped; a bucket any further ahead is stale and is overwritten. The
-//! limit of the encoding: a bucket left untouched for a whole multiple of
-//! 2^22 s (48 days) that is also a multiple of the window length, in an epoch
-//! equal modulo 1024, would be read as current.
+//! is dropped; a bucket any further ahead is stale and is overwritten.
+//! Epochs cannot come round: the breaker retires buckets of generations no
+//! state can show any more ([`TimeWindow::retire`]). The limit of the
+//! encoding: a bucket left untouched, in one closed generation, for a whole
+//! multiple of 2^22 s (48 days) that is also a multiple of the window length
+//! would be read as current.
 
 use crate::sync::{fence, stripe_hint, AtomicU64, CachePadded, Ordering};
 
-use super::Counts;
+use super::{Counts, CARRIED_MAX};
 
 const SEC_BITS: u32 = 22;
 const SEC_MASK: u64 = (1 << SEC_BITS) - 1;
@@ -124,6 +126,20 @@ fn read(word: &AtomicU64, key: Key) -> u32 {
     }
 }
 
+/// Empties `word` if it counts for an epoch more than `CARRIED_MAX`
+/// generations away from `epoch` (either way: a bucket "ahead" that far
+/// is one left from a generation that wrapped round).
+fn retire_word(word: &AtomicU64, epoch: u64) {
+    let cur = word.load(Ordering::Acquire);
+    let away = epoch.wrapping_sub(Key::of(cur).epoch) & EPOCH_MASK;
+    let far = away > CARRIED_MAX as u64 && away < EPOCH_MASK + 1 - CARRIED_MAX as u64;
+    if far && cur as u32 != 0 {
+        // A failed CAS means a record just wrote the word, for a current
+        // generation: left alone.
+        let _ = word.compare_exchange(cur, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct TimeWindow {
     seconds: u32,
@@ -146,7 +162,8 @@ pub(crate) struct TimeWindow {
 impl TimeWindow {
     pub(crate) fn new(seconds: u32, min_calls: u32) -> Self {
         let stripes = if cfg!(seawall_loom) {
-            1
+            // Two, so that the models race a sum across stripes.
+            2
         } else {
             std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
@@ -223,18 +240,48 @@ impl TimeWindow {
         Some(counts)
     }
 
+    /// The window's counts, with `failed ≤ calls` and `slow ≤ calls`.
+    ///
+    /// A record bumps `calls` before `failed` and `slow`, and the sum reads
+    /// them the other way round (with Acquire): every failure or slow call
+    /// it counts has its call counted too, unless the bucket moved on to a
+    /// newer key in between, and then the bucket's figures are cut down to
+    /// its calls (to none, for the key read). So each bucket contributes
+    /// counts that it held at one moment, plus calls made since: no failure
+    /// without its call, never a rate above what the bucket had.
     fn sum(&self, gen: u32, sec: u64) -> Counts {
         let mut c = Counts::default();
         for back in 0..(self.seconds as u64).min(sec + 1) {
             let key = Key::new(gen, sec - back);
             for stripe in 0..self.stripes {
                 let b = self.bucket(stripe, sec - back);
-                c.calls = c.calls.saturating_add(read(&b.calls, key));
-                c.failed = c.failed.saturating_add(read(&b.failed, key));
-                c.slow = c.slow.saturating_add(read(&b.slow, key));
+                let failed = read(&b.failed, key);
+                let slow = read(&b.slow, key);
+                let calls = read(&b.calls, key);
+                c.calls = c.calls.saturating_add(calls);
+                c.failed = c.failed.saturating_add(failed.min(calls));
+                c.slow = c.slow.saturating_add(slow.min(calls));
             }
         }
         c
+    }
+
+    /// Called after every transition, into generation `gen`. Buckets are
+    /// keyed by ten bits of the generation, so a bucket 1,024 generations
+    /// old would pass for a current one: every 256th generation (a
+    /// `CARRIED_MAX + 1` step, so every bucket is met while between 256 and
+    /// 768 generations old) empties the buckets of generations no state
+    /// can show any more. A full scan, but once per 256 transitions.
+    pub(crate) fn retire(&self, gen: u32) {
+        if gen % (CARRIED_MAX + 1) != 0 {
+            return;
+        }
+        let epoch = gen as u64 & EPOCH_MASK;
+        for b in self.buckets.iter() {
+            retire_word(&b.calls, epoch);
+            retire_word(&b.failed, epoch);
+            retire_word(&b.slow, epoch);
+        }
     }
 
     pub(crate) fn counts(&self, gen: u32, now_nanos: u64) -> Counts {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ensure, nanos, Algorithm, LimitSample};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::ConfigError;
 
 /// Wraps an algorithm so it learns once per window of samples, as Netflix's
@@ -59,7 +59,7 @@ use crate::ConfigError;
 pub struct Windowed<A> {
     config: WindowedConfig,
     delegate: A,
-    clock: Arc<dyn Clock>,
+    clock: SharedClock,
     next_update: u64,
     window: Window,
 }

@@ -72,21 +72,34 @@ impl Report {
     /// running median of 11 ticks first, so a brief dip (an RTT probe) does
     /// not count as leaving the band.
     pub fn settled_at(&self, target: f64, tolerance: f64) -> Option<Duration> {
-        let within = |l: u32| (f64::from(l) - target).abs() <= target * tolerance;
         let n = self.limits.len();
-        let median = |i: usize| {
-            let mut around: Vec<u32> = self.limits[i.saturating_sub(5)..(i + 6).min(n)]
-                .iter()
-                .map(|l| l.1)
-                .collect();
-            around.sort_unstable();
-            around[around.len() / 2]
-        };
-        let last_out = (0..n).rev().find(|&i| !within(median(i)));
+        let last_out = (0..n)
+            .rev()
+            .find(|&i| !self.smoothed_within(i, target, tolerance));
         match last_out {
             None => self.limits.first().map(|l| l.0),
             Some(i) => self.limits.get(i + 1).map(|l| l.0),
         }
+    }
+
+    /// The first time the limit, smoothed as in
+    /// [`settled_at`](Self::settled_at), is within `target × (1 ±
+    /// tolerance)`: how long convergence took.
+    pub fn reached_at(&self, target: f64, tolerance: f64) -> Option<Duration> {
+        (0..self.limits.len())
+            .find(|&i| self.smoothed_within(i, target, tolerance))
+            .map(|i| self.limits[i].0)
+    }
+
+    fn smoothed_within(&self, i: usize, target: f64, tolerance: f64) -> bool {
+        let n = self.limits.len();
+        let mut around: Vec<u32> = self.limits[i.saturating_sub(5)..(i + 6).min(n)]
+            .iter()
+            .map(|l| l.1)
+            .collect();
+        around.sort_unstable();
+        let median = f64::from(around[around.len() / 2]);
+        (median - target).abs() <= target * tolerance
     }
 
     /// The median limit over `[from, to)`: the level the limit holds,

@@ -1,0 +1,55 @@
+//! Loom model of the limit learner: two stripes feeding one algorithm.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg seawall_loom" CARGO_TARGET_DIR=target/loom \
+//!     cargo test --release --features limit --test loom_learner
+//! ```
+#![cfg(all(seawall_loom, feature = "limit"))]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use seawall::limit::algorithm::Aimd;
+use seawall::limit::{Learner, LimitSample};
+
+fn sample(dropped: bool) -> LimitSample {
+    LimitSample::new(Duration::from_millis(1), 100, dropped)
+}
+
+/// Two threads on two stripes record at once (one success, one drop); whatever the interleaving, the published limit is the
+/// algorithm's own after every feed has returned, and every sample reached
+/// the algorithm once flushed. A limit published outside the lock would let
+/// an older limit overwrite a newer one.
+#[test]
+fn published_limit_is_the_algorithms() {
+    loom::model(|| {
+        let aimd = Aimd::builder()
+            .initial_limit(10)
+            .min_limit(1)
+            .build()
+            .unwrap();
+        let learner = Arc::new(Learner::new(Box::new(aimd)));
+        let threads: Vec<_> = [(0, vec![true]), (1, vec![false, false])]
+            .into_iter()
+            .map(|(stripe, samples)| {
+                let learner = learner.clone();
+                loom::thread::spawn(move || {
+                    for dropped in samples {
+                        learner.record_on_stripe(stripe, sample(dropped));
+                        let published = learner.limit();
+                        assert!((9..=12).contains(&published), "{published}");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        learner.flush();
+        let algorithm = learner.with_algorithm(|a| a.limit());
+        assert_eq!(learner.limit(), algorithm);
+        // Two successes (+1) and a drop (⌊×0.9⌋) in any order: D S S gives
+        // 11, S D S and S S D give 10.
+        assert!(algorithm == 10 || algorithm == 11, "{algorithm}");
+    });
+}
