@@ -172,7 +172,7 @@ permitted_number_of_calls_in_half_open_state = 1
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.headers["retry-after"], "10");
     assert!(
-        refused.body.starts_with("circuit breaker"),
+        refused.body.contains("circuit breaker is open"),
         "{}",
         refused.body
     );
@@ -199,6 +199,10 @@ prefix = "/"
 pool = "p"
 [pool.p]
 endpoints = ["{0}", "{1}"]
+# Latencies here are milliseconds: start every endpoint's estimate there.
+[pool.p.balance]
+default_rtt = "2ms"
+decay = "1s"
 "#;
     let rig = rig(
         toml,
@@ -503,4 +507,35 @@ fn the_shipped_example_configuration_is_valid() {
     let text = include_str!("../examples/gateway/gateway.toml");
     let config = Config::parse(text).unwrap_or_else(|e| panic!("gateway.toml: {e}"));
     assert!(!config.routes.is_empty() && !config.pools.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adaptive_limit_gates_each_endpoint() {
+    let toml = r#"
+[[route]]
+prefix = "/"
+pool = "p"
+[pool.p]
+endpoints = ["{0}"]
+[pool.p.limit]
+algorithm = "aimd"
+initial_limit = 3
+min_limit = 1
+max_limit = 8
+"#;
+    let rig = rig(toml, vec![backend("b")], Options::default()).await;
+    assert_eq!(rig.get("/x").await.status, StatusCode::OK);
+    let status: serde_json::Value =
+        serde_json::from_str(&rig.get("/status").await.body).expect("json");
+    let limit = status["pools"][0]["endpoints"][0]["limit"]
+        .as_u64()
+        .expect("a limit is shown");
+    assert!((1..=8).contains(&limit), "limit {limit} outside [min, max]");
+    rig.backends[0].set_extra_delay(Duration::from_millis(300));
+    let (a, b, c, d) = tokio::join!(rig.get("/1"), rig.get("/2"), rig.get("/3"), rig.get("/4"));
+    let refused = [&a, &b, &c, &d]
+        .iter()
+        .filter(|r| r.status == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    assert!(refused >= 1, "four calls at once pass a limit of {limit}");
 }

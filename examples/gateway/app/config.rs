@@ -107,6 +107,30 @@ pub struct PoolConfig {
     /// The pool's balancer (seawall stack only).
     #[serde(default)]
     pub balance: BalanceConfig,
+    /// An adaptive concurrency limit per endpoint (seawall stack only); it
+    /// replaces `max_concurrency_per_endpoint`.
+    pub limit: Option<LimitConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitAlgorithm {
+    /// Netflix's Gradient2: long-term over short-term latency.
+    #[default]
+    Gradient2,
+    /// Additive increase, multiplicative decrease on overload.
+    Aimd,
+}
+
+/// Knobs of `seawall::limit`'s algorithms (unset: the algorithm's default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitConfig {
+    #[serde(default)]
+    pub algorithm: LimitAlgorithm,
+    pub initial_limit: Option<u32>,
+    pub min_limit: Option<u32>,
+    pub max_limit: Option<u32>,
 }
 
 /// Knobs of `seawall::balance`'s two-choices chooser.

@@ -12,9 +12,12 @@ use seawall::BoxError;
 use tokio::task::JoinHandle;
 
 use super::config::{EndpointConfig, StackKind};
-use super::endpoint::{Endpoint, EndpointLimit};
+use super::config::{LimitAlgorithm, LimitConfig};
+use super::endpoint::{AdaptiveLimit, Endpoint, EndpointLimit};
 use super::forward::{Forward, HttpClient};
 use super::pool::Pool;
+use seawall::limit::algorithm::{Aimd, Gradient2};
+use seawall::limit::Limiter;
 
 /// What it takes to make an endpoint of one pool.
 #[derive(Debug, Clone)]
@@ -26,6 +29,32 @@ pub struct Factory {
     pub clock: Option<ManualClock>,
     /// Calls in flight per endpoint (seawall stack).
     pub limit: Option<u32>,
+    /// An adaptive limit per endpoint instead (seawall stack).
+    pub adaptive: Option<LimitConfig>,
+}
+
+/// One endpoint's adaptive limiter.
+fn limiter(name: String, c: &LimitConfig) -> Result<Limiter, BoxError> {
+    macro_rules! tuned {
+        ($builder:expr) => {{
+            let mut b = $builder;
+            if let Some(v) = c.initial_limit {
+                b = b.initial_limit(v);
+            }
+            if let Some(v) = c.min_limit {
+                b = b.min_limit(v);
+            }
+            if let Some(v) = c.max_limit {
+                b = b.max_limit(v);
+            }
+            b.build()?
+        }};
+    }
+    let builder = match c.algorithm {
+        LimitAlgorithm::Gradient2 => Limiter::builder(tuned!(Gradient2::builder())),
+        LimitAlgorithm::Aimd => Limiter::builder(tuned!(Aimd::builder())),
+    };
+    Ok(builder.name(name).build()?)
 }
 
 impl Factory {
@@ -48,14 +77,14 @@ impl Factory {
             StackKind::Naive => None,
             StackKind::Seawall => self.limit.map(|max| Arc::new(EndpointLimit::new(max))),
         };
-        Ok(Endpoint::new(
-            address.to_owned(),
-            addr,
-            weight,
-            forward,
-            breaker,
-            limit,
-        ))
+        let endpoint = Endpoint::new(address.to_owned(), addr, weight, forward, breaker, limit);
+        Ok(match (self.kind, &self.adaptive) {
+            (StackKind::Seawall, Some(c)) => {
+                let limiter = limiter(format!("{}/{addr}", self.pool), c)?;
+                endpoint.with_adaptive(Arc::new(AdaptiveLimit::new(limiter)))
+            }
+            _ => endpoint,
+        })
     }
 }
 

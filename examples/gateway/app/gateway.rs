@@ -129,6 +129,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
             breaker: pc.breaker.clone(),
             clock: options.clock.clone(),
             limit,
+            adaptive: pc.limit.clone(),
         };
         let entries = pc.endpoints.get_ref().clone();
         discover::apply(&pool, &factory, &discover::resolve(&entries).await)?;

@@ -80,7 +80,7 @@ pub fn status(gw: &Gateway) -> Value {
                         "addr": e.addr.to_string(),
                         "in_flight": e.in_flight(),
                         "peak_in_flight": e.peak.load(ordering),
-                        "limit": e.limit.as_ref().map(|l| l.max),
+                        "limit": e.current_limit(),
                         "balancer": status,
                         "balancer_cost": seen.map(|i| i.cost()),
                         "requests": e.requests.load(ordering),

@@ -186,5 +186,8 @@ fn health(endpoint: &Endpoint) -> Health {
     if let Some(limit) = &endpoint.limit {
         health = health.gate(limit.clone()).unwrap_or_default();
     }
+    if let Some(limit) = &endpoint.adaptive {
+        health = health.gate(limit.clone()).unwrap_or_default();
+    }
     health
 }

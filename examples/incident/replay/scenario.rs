@@ -118,6 +118,7 @@ permitted_number_of_calls_in_half_open_state = 1
 # estimate forgets on the same scale.
 [pool.backends.balance]
 decay = "1s"
+failure_penalty = "250ms"
 "#,
             stack = match stack {
                 StackKind::Naive => "naive",
