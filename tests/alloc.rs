@@ -214,7 +214,8 @@ fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
 }
 
 /// The balancer allocates nothing per call once warmed up: over endpoints
-/// with no gate and with breaker gates, with either load estimator.
+/// with no gate, with breaker gates and with breaker and adaptive-limit
+/// gates, with either load estimator.
 #[cfg(feature = "balance")]
 fn balance_rows(waker: &Waker) {
     use seawall::balance::{Balance, Chooser, Health, PeakEwma, PendingRequests};
@@ -228,7 +229,7 @@ fn balance_rows(waker: &Waker) {
         }),
     ];
     for (name, builder) in builders {
-        for gated in [false, true] {
+        for gated in ["none", "breaker", "breaker and limit"] {
             let clock = ManualClock::new();
             let chooser = builder()
                 .clock(clock.clone())
@@ -236,15 +237,22 @@ fn balance_rows(waker: &Waker) {
                 .build()
                 .expect("valid");
             for i in 0..10 {
-                let health = if gated {
+                let mut health = Health::new();
+                if gated != "none" {
                     let breaker = CircuitBreaker::builder()
                         .clock(clock.clone())
                         .build()
                         .expect("valid");
-                    Health::new().gate(breaker).expect("one gate")
-                } else {
-                    Health::new()
-                };
+                    health = health.gate(breaker).expect("one gate");
+                }
+                #[cfg(feature = "limit")]
+                if gated == "breaker and limit" {
+                    use seawall::limit::{algorithm::Hybrid, Limiter};
+                    let limiter = Limiter::builder(Hybrid::recommended())
+                        .build()
+                        .expect("valid");
+                    health = health.gate(limiter).expect("two gates");
+                }
                 chooser.insert_with(i, endpoint, health);
             }
             let mut svc = Balance::new(chooser);

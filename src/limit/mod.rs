@@ -23,6 +23,8 @@ pub use self::learner::Learner;
 
 mod error;
 pub mod future;
+#[cfg(feature = "balance")]
+mod gate;
 mod layer;
 mod limiter;
 mod partition;

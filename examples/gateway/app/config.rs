@@ -115,8 +115,12 @@ pub struct PoolConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitAlgorithm {
-    /// Netflix's Gradient2: long-term over short-term latency.
+    /// seawall's recommended limit (`Hybrid::recommended()`): a delay
+    /// gradient towards a queue of `headroom` × the backend's workers, a
+    /// probed no-load latency, a backoff on drops.
     #[default]
+    Hybrid,
+    /// Netflix's Gradient2: long-term over short-term latency.
     Gradient2,
     /// Additive increase, multiplicative decrease on overload.
     Aimd,
@@ -130,7 +134,16 @@ pub struct LimitConfig {
     pub algorithm: LimitAlgorithm,
     pub initial_limit: Option<u32>,
     pub min_limit: Option<u32>,
+    /// The hard ceiling: the limit never learns past it.
     pub max_limit: Option<u32>,
+    /// Hybrid only: the queue kept, as a share of the backend's workers.
+    pub headroom: Option<f64>,
+    /// Hybrid only: the factor applied after a window with a drop.
+    pub backoff_ratio: Option<f64>,
+    /// Hybrid only: windows between no-load latency probes.
+    pub probe_interval: Option<u32>,
+    /// Hybrid only: the share of the limit kept while probing.
+    pub probe_fraction: Option<f64>,
 }
 
 /// Knobs of `seawall::balance`'s two-choices chooser.

@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use super::config::{EndpointConfig, StackKind};
 use super::config::{LimitAlgorithm, LimitConfig};
-use super::endpoint::{AdaptiveLimit, Endpoint, EndpointLimit};
+use super::endpoint::{Endpoint, EndpointLimit};
 use super::forward::{Forward, HttpClient};
 use super::pool::Pool;
-use seawall::limit::algorithm::{Aimd, Gradient2};
+use seawall::clock::PreciseClock;
+use seawall::limit::algorithm::{Aimd, Gradient2, Hybrid, Windowed};
 use seawall::limit::Limiter;
 
 /// What it takes to make an endpoint of one pool.
@@ -33,7 +34,9 @@ pub struct Factory {
     pub adaptive: Option<LimitConfig>,
 }
 
-/// One endpoint's adaptive limiter.
+/// One endpoint's adaptive limiter. Its latencies come from the
+/// balancer's precise clock; Hybrid's windows are timed on a precise clock
+/// too, since the backends answer in tens of milliseconds.
 fn limiter(name: String, c: &LimitConfig) -> Result<Limiter, BoxError> {
     macro_rules! tuned {
         ($builder:expr) => {{
@@ -47,14 +50,42 @@ fn limiter(name: String, c: &LimitConfig) -> Result<Limiter, BoxError> {
             if let Some(v) = c.max_limit {
                 b = b.max_limit(v);
             }
-            b.build()?
+            b
         }};
     }
+    let hybrid_only = [
+        ("headroom", c.headroom.is_some()),
+        ("backoff_ratio", c.backoff_ratio.is_some()),
+        ("probe_interval", c.probe_interval.is_some()),
+        ("probe_fraction", c.probe_fraction.is_some()),
+    ];
+    if c.algorithm != LimitAlgorithm::Hybrid {
+        if let Some((knob, _)) = hybrid_only.iter().find(|(_, set)| *set) {
+            return Err(format!("limit.{knob}: only the hybrid algorithm has it").into());
+        }
+    }
     let builder = match c.algorithm {
-        LimitAlgorithm::Gradient2 => Limiter::builder(tuned!(Gradient2::builder())),
-        LimitAlgorithm::Aimd => Limiter::builder(tuned!(Aimd::builder())),
+        LimitAlgorithm::Hybrid => {
+            let mut h = tuned!(Hybrid::builder());
+            if let Some(v) = c.headroom {
+                h = h.headroom(v);
+            }
+            if let Some(v) = c.backoff_ratio {
+                h = h.backoff_ratio(v);
+            }
+            if let Some(v) = c.probe_interval {
+                h = h.probe_interval(v);
+            }
+            if let Some(v) = c.probe_fraction {
+                h = h.probe_fraction(v);
+            }
+            let windowed = Hybrid::windowed(h.build()?, Windowed::builder())?;
+            Limiter::builder(windowed.with_clock(PreciseClock))
+        }
+        LimitAlgorithm::Gradient2 => Limiter::builder(tuned!(Gradient2::builder()).build()?),
+        LimitAlgorithm::Aimd => Limiter::builder(tuned!(Aimd::builder()).build()?),
     };
-    Ok(builder.name(name).build()?)
+    Ok(builder.name(name).clock(PreciseClock).build()?)
 }
 
 impl Factory {
@@ -81,7 +112,7 @@ impl Factory {
         Ok(match (self.kind, &self.adaptive) {
             (StackKind::Seawall, Some(c)) => {
                 let limiter = limiter(format!("{}/{addr}", self.pool), c)?;
-                endpoint.with_adaptive(Arc::new(AdaptiveLimit::new(limiter)))
+                endpoint.with_adaptive(limiter)
             }
             _ => endpoint,
         })

@@ -13,17 +13,16 @@ use hyper::{Request, Response};
 use seawall::balance::{Gate, Ticket};
 use seawall::breaker::CircuitBreaker;
 use seawall::classify::Sample;
-use seawall::limit::{LimitPermit, Limiter};
+use seawall::limit::Limiter;
 use seawall::BoxError;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use tower::ServiceExt;
 
 use super::forward::Forward;
 
 /// A fixed cap on an endpoint's calls in flight, as a balancer gate: a full
-/// endpoint is passed over while another has room. (The adaptive limit
-/// takes this place once `seawall::limit` has its gate.)
+/// endpoint is passed over while another has room. An adaptive limit
+/// (`seawall::limit::Limiter`, itself a gate) takes its place when the pool
+/// configures one.
 #[derive(Debug)]
 pub struct EndpointLimit {
     pub max: u32,
@@ -74,7 +73,8 @@ pub struct Endpoint {
     pub weight: u32,
     pub breaker: Option<CircuitBreaker>,
     pub limit: Option<Arc<EndpointLimit>>,
-    pub adaptive: Option<Arc<AdaptiveLimit>>,
+    /// The adaptive limit, a balancer gate itself (clones share it).
+    pub adaptive: Option<Limiter>,
     service: Forward,
     in_flight: AtomicU32,
     pub peak: AtomicU32,
@@ -120,7 +120,7 @@ impl Endpoint {
     }
 
     /// Gates the endpoint with an adaptive limit (instead of a fixed cap).
-    pub fn with_adaptive(mut self, limit: Arc<AdaptiveLimit>) -> Self {
+    pub fn with_adaptive(mut self, limit: Limiter) -> Self {
         self.limit = None;
         self.adaptive = Some(limit);
         self
@@ -129,7 +129,7 @@ impl Endpoint {
     /// The cap on its calls in flight now: fixed, or as learned.
     pub fn current_limit(&self) -> Option<u32> {
         match (&self.limit, &self.adaptive) {
-            (_, Some(a)) => Some(a.limiter.limit()),
+            (_, Some(a)) => Some(a.limit()),
             (Some(l), None) => Some(l.max),
             (None, None) => None,
         }
@@ -219,59 +219,5 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// An endpoint's adaptive concurrency limit (`seawall::limit::Limiter`) as
-/// a balancer gate. A gate hands out two-word tickets while the limiter
-/// hands out owned permits, so the permits wait in a side table under the
-/// ticket's number until the call ends.
-#[derive(Debug)]
-pub struct AdaptiveLimit {
-    pub limiter: Limiter,
-    permits: Mutex<HashMap<u64, LimitPermit>>,
-    next: AtomicU64,
-}
-
-impl AdaptiveLimit {
-    pub fn new(limiter: Limiter) -> Self {
-        Self {
-            limiter,
-            permits: Mutex::default(),
-            next: AtomicU64::new(0),
-        }
-    }
-
-    fn take(&self, ticket: Ticket) -> Option<LimitPermit> {
-        self.permits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&ticket.words()[0])
-    }
-}
-
-impl Gate for AdaptiveLimit {
-    fn has_room(&self) -> bool {
-        self.limiter.available() > 0
-    }
-
-    fn try_acquire(&self) -> Option<Ticket> {
-        let permit = self.limiter.try_acquire().ok()?;
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.permits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, permit);
-        Some(Ticket::new([id, 0]))
-    }
-
-    fn complete(&self, ticket: Ticket, sample: Sample) {
-        if let Some(permit) = self.take(ticket) {
-            permit.record(sample);
-        }
-    }
-
-    fn cancel(&self, ticket: Ticket) {
-        drop(self.take(ticket));
     }
 }

@@ -25,8 +25,6 @@ pub struct Scenario {
     pub phases: Vec<Phase>,
     /// The route's timeout, the same for both stacks.
     pub timeout: Duration,
-    /// The seawall stack's calls in flight per endpoint.
-    pub endpoint_limit: u32,
     pub seed: u64,
 }
 
@@ -68,7 +66,6 @@ impl Scenario {
                 },
             ],
             timeout: Duration::from_secs(1),
-            endpoint_limit: 5,
             seed: 0x1ac1_de17,
         }
     }
@@ -107,7 +104,23 @@ timeout = "{timeout}ms"
 
 [pool.backends]
 endpoints = [{endpoints}]
-max_concurrency_per_endpoint = {limit}
+
+# Each endpoint's adaptive limit: seawall's recommended Hybrid, which
+# settles at (1 + headroom) x the backend's workers under saturation. It
+# starts at 4 (lower, the three limits fill under normal load's bursts) and
+# grows while latency stays at its no-load level. headroom
+# 0.3 keeps one call queued per backend (0.2 rounds down to no queue);
+# probes drop to 3/4 of the limit, still under the workers. max_limit is a
+# hard ceiling at 1.5 x the workers: without it the limit grows during
+# normal load to twice the calls it sees in flight (10 to 11 here), and the
+# surge's first windows overshoot it (4.0 x capacity, 81 % served).
+[pool.backends.limit]
+algorithm = "hybrid"
+initial_limit = 4
+min_limit = 1
+max_limit = 6
+headroom = 0.3
+probe_fraction = 0.75
 
 [pool.backends.breaker]
 policy = {{ type = "consecutive_failures", threshold = 3 }}
@@ -126,7 +139,6 @@ failure_penalty = "250ms"
             },
             timeout = self.timeout.as_millis(),
             endpoints = endpoints.join(", "),
-            limit = self.endpoint_limit,
         )
     }
 }
