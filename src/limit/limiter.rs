@@ -128,6 +128,7 @@ impl Inner {
             name: &self.name,
             limit,
             partition: (partition != SHARED).then(|| &*self.partitions[partition - 1].0),
+            waited,
         });
         Overloaded::new(self.name.clone(), limit, waited)
     }
