@@ -1,11 +1,13 @@
-//! Three backends of unequal speed behind one P2C balancer, one of which
-//! starts failing fast; prints each backend's share and the balancer's view.
+//! Three backends behind one power-of-two-choices balancer: a fast one
+//! (1 ms), a slow one (8 ms) and a broken one that fails at once. Eight
+//! workers send 50 calls each; the example prints where the calls went and
+//! how the balancer sees each endpoint.
 //!
 //! `cargo run --example balance --features balance`
 
 use std::time::Duration;
 
-use seawall::balance::{Balance, Chooser, PeakEwma};
+use seawall::balance::{Balance, Chooser, EndpointStatus, PeakEwma};
 use seawall::observe::Event;
 use tower::{service_fn, BoxError, Service, ServiceExt};
 
@@ -58,11 +60,37 @@ async fn main() -> Result<(), BoxError> {
             *t += s;
         }
     }
-    for ((name, ..), n) in backends.iter().zip(total) {
-        println!("{name:>6}: {n} successful calls");
+    let calls = 8 * 50;
+    println!("{calls} calls from 8 workers; successful calls per backend:");
+    for ((name, ms, fails), n) in backends.iter().zip(total) {
+        let what = if *fails {
+            "fails at once".to_owned()
+        } else {
+            format!("answers in {ms} ms")
+        };
+        println!(
+            "  {name:>6} ({what:<16}) {n:>4}  ({:.0} %)",
+            100.0 * f64::from(n) / f64::from(calls)
+        );
     }
+    println!("\nthe balancer's view (cost = estimated latency × (in flight + 1)):");
     for endpoint in balance.chooser().endpoints() {
-        println!("{:?}", endpoint);
+        println!(
+            "  {:>6}  cost {:>8.1} ms  status {}",
+            endpoint.key(),
+            endpoint.cost() / 1e6,
+            match endpoint.status() {
+                EndpointStatus::Ejected { remaining, .. } => format!("ejected for {remaining:?}"),
+                EndpointStatus::SlowStarting { weight } => format!("slow start at {weight:.2}"),
+                _ => "healthy".to_owned(),
+            }
+        );
     }
+    println!(
+        "\nThe slow backend gets a smaller share because its latency counts in its cost; the\n\
+         broken one fails fast, yet each failure counts as a 1 s latency, so after its first\n\
+         failures it is not picked again: it never even reaches the 3 failures in a row\n\
+         that would have it ejected."
+    );
     Ok(())
 }

@@ -128,6 +128,7 @@ impl Inner {
             name: &self.name,
             limit,
             partition: (partition != SHARED).then(|| &*self.partitions[partition - 1].0),
+            waited,
         });
         Overloaded::new(self.name.clone(), limit, waited)
     }
@@ -201,6 +202,14 @@ impl Limiter {
     /// Starts a [`Builder`] around `algorithm`.
     pub fn builder(algorithm: impl Algorithm) -> Builder {
         Builder::new(Box::new(algorithm))
+    }
+
+    /// The same limiter, its calls holding a plain reference to it instead
+    /// of a reference count (see [`Limit::from_static`](super::Limit::from_static)).
+    pub(crate) fn to_static(&'static self) -> Self {
+        Self {
+            shared: self.shared.to_static(),
+        }
     }
 
     /// The limiter's name.

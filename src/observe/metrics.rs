@@ -1,0 +1,459 @@
+//! Events as `metrics` counters and gauges, through handles registered once
+//! per instance and label set.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use super::{Event, Observer};
+
+/// Reports events through the `metrics` facade (feature `metrics`). It
+/// installs no recorder: the application chooses one (for Prometheus,
+/// `metrics-exporter-prometheus`).
+///
+/// Every name starts with `seawall_<layer>_`, and every metric carries the
+/// instance's name ([`name`](crate::breaker::Builder::name) on its builder)
+/// as a label named after its layer:
+///
+/// | metric | kind | labels | meaning |
+/// | --- | --- | --- | --- |
+/// | `seawall_breaker_state` | gauge | `breaker` | the state entered last: 0 closed, 1 open, 2 half-open, 3 disabled, 4 forced-open, 5 metrics-only (`State::code`) |
+/// | `seawall_breaker_transitions_total` | counter | `breaker`, `from`, `to` | state transitions |
+/// | `seawall_breaker_resets_total` | counter | `breaker` | resets to closed with cleared figures |
+/// | `seawall_breaker_rejections_total` | counter | `breaker`, `state` | calls refused, by the state that refused them |
+/// | `seawall_bulkhead_max_concurrent_calls` | gauge | `bulkhead` | the maximum of concurrent calls, set when it changes and at each rejection |
+/// | `seawall_bulkhead_rejections_total` | counter | `bulkhead`, `reason` | calls refused: `full`, or `wait_timed_out` |
+/// | `seawall_limiter_limit` | gauge | `limiter` | the adaptive limit, set when it moves and at each rejection |
+/// | `seawall_limiter_rejections_total` | counter | `limiter`, `reason`, and `partition` if the call had one | calls refused: `full` (at once), or `wait_timed_out` |
+/// | `seawall_balancer_ejections_total` | counter | `balancer`, `endpoint`, `reason` | outlier ejections: `consecutive_failures`, or `success_rate` |
+/// | `seawall_balancer_endpoint_ejected` | gauge | `balancer`, `endpoint` | 1 while the endpoint is ejected, 0 once it returns |
+///
+/// Label values are the `as_str` of the event's enums (`State`,
+/// `bulkhead::Rejection`, `balance::EjectionReason`); an endpoint is its
+/// key as `Debug`. Nothing is reported on the healthy call path, so a
+/// gauge appears with its instance's first event, and in-flight counts are
+/// read from the layers themselves (e.g. `Bulkhead::in_flight`).
+///
+/// Handles are registered with the recorder once per instance and label
+/// set, at its first event, and kept: after that an event allocates
+/// nothing, so a refused call during an outage costs a lookup and a counter
+/// increment. The first instance an observer sees is found without a lock,
+/// further ones in a map behind a read lock. The recorder is the one in
+/// place at that first event. Clones share the registered handles; the
+/// observer keeps one set per name it has seen (as the recorder keeps one
+/// series per label set), so keyed layers over unbounded keys grow both.
+///
+/// ```
+/// use seawall::breaker::CircuitBreaker;
+/// use seawall::observe::MetricsObserver;
+/// let breaker = CircuitBreaker::builder().observer(MetricsObserver::new()).build()?;
+/// # Ok::<(), seawall::ConfigError>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+#[derive(Debug, Clone, Default)]
+pub struct MetricsObserver(Arc<Layers>);
+
+impl MetricsObserver {
+    /// An observer with nothing registered yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Observer for MetricsObserver {
+    fn on_event(&self, event: &Event<'_>) {
+        #[cfg_attr(
+            not(any(
+                feature = "breaker",
+                feature = "bulkhead",
+                feature = "limit",
+                feature = "balance"
+            )),
+            allow(unused_variables)
+        )]
+        let layers = &*self.0;
+        match *event {
+            #[cfg(feature = "breaker")]
+            Event::BreakerTransition { name, from, to, .. } => {
+                layers.breakers.with(name, breaker::Handles::new, |h| {
+                    h.transition(from, to).increment(1);
+                    h.state.set(f64::from(to.code()));
+                })
+            }
+            #[cfg(feature = "breaker")]
+            Event::BreakerReset { name } => {
+                layers.breakers.with(name, breaker::Handles::new, |h| {
+                    h.resets.increment(1);
+                    h.state.set(f64::from(crate::breaker::State::Closed.code()));
+                })
+            }
+            #[cfg(feature = "breaker")]
+            Event::BreakerRejected { name, state, .. } => {
+                layers.breakers.with(name, breaker::Handles::new, |h| {
+                    h.rejection(state).increment(1)
+                })
+            }
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadRejected {
+                name,
+                max_concurrent_calls,
+                reason,
+            } => layers.bulkheads.with(name, bulkhead::Handles::new, |h| {
+                h.rejection(reason).increment(1);
+                h.max.set(f64::from(max_concurrent_calls));
+            }),
+            #[cfg(feature = "bulkhead")]
+            Event::BulkheadLimitChanged { name, to, .. } => {
+                layers
+                    .bulkheads
+                    .with(name, bulkhead::Handles::new, |h| h.max.set(f64::from(to)))
+            }
+            #[cfg(feature = "limit")]
+            Event::LimitRejected {
+                name,
+                limit,
+                partition,
+                waited,
+            } => layers.limiters.with(name, limiter::Handles::new, |h| {
+                h.count_rejection(partition, waited);
+                h.limit.set(f64::from(limit));
+            }),
+            #[cfg(feature = "limit")]
+            Event::LimitChanged { name, to, .. } => {
+                layers
+                    .limiters
+                    .with(name, limiter::Handles::new, |h| h.limit.set(f64::from(to)))
+            }
+            #[cfg(feature = "balance")]
+            Event::BalanceEjected {
+                name,
+                endpoint,
+                reason,
+                ..
+            } => layers.balancers.with(name, balancer::Handles::new, |h| {
+                h.endpoint(endpoint, |e| {
+                    e.ejection(&h.name, endpoint, reason).increment(1);
+                    e.ejected.set(1.0);
+                })
+            }),
+            #[cfg(feature = "balance")]
+            Event::BalanceReturned { name, endpoint } => {
+                layers.balancers.with(name, balancer::Handles::new, |h| {
+                    h.endpoint(endpoint, |e| e.ejected.set(0.0))
+                })
+            }
+            Event::_Never(_, never) => match never {},
+        }
+    }
+}
+
+/// The handles of every instance seen, one registry per layer.
+#[derive(Debug, Default)]
+struct Layers {
+    #[cfg(feature = "breaker")]
+    breakers: Registry<breaker::Handles>,
+    #[cfg(feature = "bulkhead")]
+    bulkheads: Registry<bulkhead::Handles>,
+    #[cfg(feature = "limit")]
+    limiters: Registry<limiter::Handles>,
+    #[cfg(feature = "balance")]
+    balancers: Registry<balancer::Handles>,
+}
+
+/// Handles by name, each registered once. The usual case is one instance
+/// per observer: its handles are read without a lock. Further ones go in a
+/// map that events read under a shared lock, and only a new name writes.
+struct Registry<H> {
+    first: OnceLock<(Box<str>, H)>,
+    others: RwLock<HashMap<Box<str>, H>>,
+}
+
+impl<H> Default for Registry<H> {
+    fn default() -> Self {
+        Self {
+            first: OnceLock::new(),
+            others: RwLock::default(),
+        }
+    }
+}
+
+impl<H> fmt::Debug for Registry<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let others = self.others.read().map_or(0, |m| m.len());
+        f.debug_struct("Registry")
+            .field("names", &(usize::from(self.first.get().is_some()) + others))
+            .finish()
+    }
+}
+
+impl<H> Registry<H> {
+    /// Runs `f` on `name`'s handles, registering them with `new` first if
+    /// this is the name's first event.
+    fn with(&self, name: &str, new: impl FnOnce(&str) -> H, f: impl FnOnce(&H)) {
+        let mut new = Some(new);
+        let (first, handles) = self
+            .first
+            .get_or_init(|| (name.into(), new.take().expect("runs once")(name)));
+        if &**first == name {
+            return f(handles);
+        }
+        if let Some(handles) = self
+            .others
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            return f(handles);
+        }
+        let new = new.expect("only the first name's handles were made");
+        let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
+        f(others.entry(name.into()).or_insert_with(|| new(name)))
+    }
+}
+
+/// Counters of one metric that differ by an enum label, registered on the
+/// label's first use (a series at 0 for every state pair would only be
+/// noise).
+struct Labelled<const N: usize>([OnceLock<::metrics::Counter>; N]);
+
+impl<const N: usize> Labelled<N> {
+    fn new() -> Self {
+        Self(std::array::from_fn(|_| OnceLock::new()))
+    }
+
+    fn get(&self, i: usize, register: impl FnOnce() -> ::metrics::Counter) -> &::metrics::Counter {
+        self.0[i].get_or_init(register)
+    }
+}
+
+impl<const N: usize> fmt::Debug for Labelled<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let used = self.0.iter().filter(|c| c.get().is_some()).count();
+        f.debug_struct("Labelled").field("used", &used).finish()
+    }
+}
+
+#[cfg(feature = "breaker")]
+mod breaker {
+    use ::metrics::{counter, gauge, Counter, Gauge};
+
+    use super::Labelled;
+    use crate::breaker::State;
+
+    const STATES: usize = State::ALL.len();
+
+    /// One breaker's handles.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        name: Box<str>,
+        pub(super) state: Gauge,
+        pub(super) resets: Counter,
+        rejections: Labelled<STATES>,
+        transitions: Labelled<{ STATES * STATES }>,
+    }
+
+    impl Handles {
+        pub(super) fn new(name: &str) -> Self {
+            Self {
+                name: name.into(),
+                state: gauge!("seawall_breaker_state", "breaker" => name.to_owned()),
+                resets: counter!("seawall_breaker_resets_total", "breaker" => name.to_owned()),
+                rejections: Labelled::new(),
+                transitions: Labelled::new(),
+            }
+        }
+
+        pub(super) fn rejection(&self, state: State) -> &Counter {
+            self.rejections.get(usize::from(state.code()), || {
+                counter!(
+                    "seawall_breaker_rejections_total",
+                    "breaker" => self.name.to_string(),
+                    "state" => state.as_str()
+                )
+            })
+        }
+
+        pub(super) fn transition(&self, from: State, to: State) -> &Counter {
+            let i = usize::from(from.code()) * STATES + usize::from(to.code());
+            self.transitions.get(i, || {
+                counter!(
+                    "seawall_breaker_transitions_total",
+                    "breaker" => self.name.to_string(),
+                    "from" => from.as_str(),
+                    "to" => to.as_str()
+                )
+            })
+        }
+    }
+}
+
+#[cfg(feature = "bulkhead")]
+mod bulkhead {
+    use ::metrics::{counter, gauge, Counter, Gauge};
+
+    use super::Labelled;
+    use crate::bulkhead::Rejection;
+
+    /// One bulkhead's handles.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        name: Box<str>,
+        pub(super) max: Gauge,
+        rejections: Labelled<2>,
+    }
+
+    impl Handles {
+        pub(super) fn new(name: &str) -> Self {
+            Self {
+                name: name.into(),
+                max: gauge!("seawall_bulkhead_max_concurrent_calls", "bulkhead" => name.to_owned()),
+                rejections: Labelled::new(),
+            }
+        }
+
+        pub(super) fn rejection(&self, reason: Rejection) -> &Counter {
+            let i = match reason {
+                Rejection::Full => 0,
+                Rejection::WaitTimedOut => 1,
+            };
+            self.rejections.get(i, || {
+                counter!(
+                    "seawall_bulkhead_rejections_total",
+                    "bulkhead" => self.name.to_string(),
+                    "reason" => reason.as_str()
+                )
+            })
+        }
+    }
+}
+
+#[cfg(feature = "limit")]
+mod limiter {
+    use std::time::Duration;
+
+    use ::metrics::{counter, gauge, Counter, Gauge};
+
+    use super::{Labelled, Registry};
+    use crate::observe::limit_reason;
+
+    /// One limiter's handles; the rejections of calls in a partition are
+    /// apart, by partition name.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        name: Box<str>,
+        pub(super) limit: Gauge,
+        rejections: Labelled<2>,
+        partitions: Registry<Labelled<2>>,
+    }
+
+    impl Handles {
+        pub(super) fn new(name: &str) -> Self {
+            Self {
+                name: name.into(),
+                limit: gauge!("seawall_limiter_limit", "limiter" => name.to_owned()),
+                rejections: Labelled::new(),
+                partitions: Registry::default(),
+            }
+        }
+
+        /// Counts one refusal, apart by partition and reason.
+        pub(super) fn count_rejection(&self, partition: Option<&str>, waited: Option<Duration>) {
+            let reason = limit_reason(waited);
+            let i = usize::from(waited.is_some());
+            let name = &*self.name;
+            let count = |counters: &Labelled<2>| {
+                counters
+                    .get(i, || register(name, partition, reason))
+                    .increment(1)
+            };
+            match partition {
+                None => count(&self.rejections),
+                Some(p) => self.partitions.with(p, |_| Labelled::new(), count),
+            }
+        }
+    }
+
+    fn register(name: &str, partition: Option<&str>, reason: &'static str) -> Counter {
+        let name = name.to_owned();
+        match partition {
+            None => {
+                counter!("seawall_limiter_rejections_total", "limiter" => name, "reason" => reason)
+            }
+            Some(p) => counter!(
+                "seawall_limiter_rejections_total",
+                "limiter" => name,
+                "reason" => reason,
+                "partition" => p.to_owned()
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "balance")]
+mod balancer {
+    use ::metrics::{counter, gauge, Counter, Gauge};
+
+    use super::{Labelled, Registry};
+    use crate::balance::EjectionReason;
+
+    /// One balancer's handles, by endpoint.
+    #[derive(Debug)]
+    pub(super) struct Handles {
+        pub(super) name: Box<str>,
+        endpoints: Registry<Endpoint>,
+    }
+
+    impl Handles {
+        pub(super) fn new(name: &str) -> Self {
+            Self {
+                name: name.into(),
+                endpoints: Registry::default(),
+            }
+        }
+
+        pub(super) fn endpoint(&self, endpoint: &str, f: impl FnOnce(&Endpoint)) {
+            self.endpoints
+                .with(endpoint, |endpoint| Endpoint::new(&self.name, endpoint), f)
+        }
+    }
+
+    /// One endpoint's handles.
+    #[derive(Debug)]
+    pub(super) struct Endpoint {
+        pub(super) ejected: Gauge,
+        ejections: Labelled<2>,
+    }
+
+    impl Endpoint {
+        fn new(balancer: &str, endpoint: &str) -> Self {
+            Self {
+                ejected: gauge!(
+                    "seawall_balancer_endpoint_ejected",
+                    "balancer" => balancer.to_owned(),
+                    "endpoint" => endpoint.to_owned()
+                ),
+                ejections: Labelled::new(),
+            }
+        }
+
+        pub(super) fn ejection(
+            &self,
+            balancer: &str,
+            endpoint: &str,
+            reason: EjectionReason,
+        ) -> &Counter {
+            let i = match reason {
+                EjectionReason::ConsecutiveFailures => 0,
+                EjectionReason::SuccessRate => 1,
+            };
+            self.ejections.get(i, || {
+                counter!(
+                    "seawall_balancer_ejections_total",
+                    "balancer" => balancer.to_owned(),
+                    "endpoint" => endpoint.to_owned(),
+                    "reason" => reason.as_str()
+                )
+            })
+        }
+    }
+}
