@@ -261,3 +261,33 @@ fn public_types_are_send_and_sync() {
     send::<seawall::balance::future::ResponseFuture<Svc, (), seawall::classify::DefaultClassifier>>(
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn discovered_endpoints_get_the_gates_their_service_carries() {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut chooser: Chooser<usize, Arc<(usize, CircuitBreaker)>> =
+        Chooser::builder().seed(4).build().unwrap();
+    tokio::spawn(Driver::new(chooser.clone(), Feed(rx)).health_from(
+        |_, ep: &Arc<(usize, CircuitBreaker)>| Health::new().gate(ep.1.clone()).unwrap(),
+    ));
+    let breakers: Vec<_> = (0..3)
+        .map(|_| CircuitBreaker::builder().build().unwrap())
+        .collect();
+    for (id, breaker) in breakers.iter().enumerate() {
+        tx.send(Ok(Change::Insert(id, Arc::new((id, breaker.clone())))))
+            .unwrap();
+    }
+    while chooser.len() < 3 {
+        tokio::task::yield_now().await;
+    }
+    breakers[1].transition_to(State::ForcedOpen).unwrap();
+    let mut got = [0; 3];
+    for _ in 0..300 {
+        let pick = chooser.pick().unwrap();
+        got[pick.get().0] += 1;
+        pick.record(seawall::classify::Outcome::Success);
+    }
+    assert_eq!(got[1], 0, "its own breaker gates each endpoint: {got:?}");
+    breakers[0].transition_to(State::ForcedOpen).unwrap();
+    assert!((0..100).all(|_| chooser.pick().unwrap().get().0 == 2));
+}

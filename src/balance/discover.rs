@@ -13,7 +13,7 @@ use tower::discover::{Change, Discover};
 use super::core::Chooser;
 use super::gate::Health;
 
-type HealthFn<K> = Arc<dyn Fn(&K) -> Health + Send + Sync>;
+type HealthFn<K, S> = Arc<dyn Fn(&K, &S) -> Health + Send + Sync>;
 
 pin_project! {
     /// Applies a [`Discover`] stream's changes to a chooser's endpoint set
@@ -44,7 +44,7 @@ pin_project! {
         #[pin]
         discover: D,
         chooser: Chooser<D::Key, D::Service>,
-        health: Option<HealthFn<D::Key>>,
+        health: Option<HealthFn<D::Key, D::Service>>,
     }
 }
 
@@ -61,7 +61,51 @@ impl<D: Discover> Driver<D> {
 
     /// Gives each inserted endpoint the gates `health` returns for its key
     /// (its breaker, its limit).
-    pub fn health(mut self, health: impl Fn(&D::Key) -> Health + Send + Sync + 'static) -> Self {
+    pub fn health(self, health: impl Fn(&D::Key) -> Health + Send + Sync + 'static) -> Self {
+        self.health_from(move |key, _| health(key))
+    }
+
+    /// Gives each inserted endpoint the gates `health` returns for its key
+    /// and service: for a discovery that makes each endpoint together with
+    /// its breaker and limit, and sends them in the service.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use seawall::balance::{Chooser, Driver, Health};
+    /// use seawall::breaker::{CircuitBreaker, State};
+    /// use tower::discover::Change;
+    /// # use std::{pin::Pin, task::{Context, Poll}};
+    /// # struct Changes(std::vec::IntoIter<Change<&'static str, Arc<Endpoint>>>);
+    /// # impl futures_core::Stream for Changes {
+    /// #     type Item = Result<Change<&'static str, Arc<Endpoint>>, std::convert::Infallible>;
+    /// #     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    /// #         Poll::Ready(self.0.next().map(Ok))
+    /// #     }
+    /// # }
+    ///
+    /// /// What discovery makes per endpoint: its address and its breaker.
+    /// struct Endpoint { addr: &'static str, breaker: CircuitBreaker }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), seawall::BoxError> {
+    /// let make = |addr| Arc::new(Endpoint { addr, breaker: CircuitBreaker::builder().name(addr).build().unwrap() });
+    /// let (a, b) = (make("10.0.0.1:80"), make("10.0.0.2:80"));
+    /// let inserts = vec![Change::Insert(a.addr, a.clone()), Change::Insert(b.addr, b)];
+    /// let chooser = Chooser::builder().build()?;
+    /// Driver::new(chooser.clone(), Changes(inserts.into_iter()))
+    ///     .health_from(|_, ep: &Arc<Endpoint>| Health::new().gate(ep.breaker.clone()).unwrap_or_default())
+    ///     .await?;
+    /// a.breaker.transition_to(State::ForcedOpen)?;
+    /// // Only the other endpoint's breaker admits now.
+    /// let mut chooser = chooser;
+    /// assert!((0..10).all(|_| chooser.pick().unwrap().get().addr == "10.0.0.2:80"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn health_from(
+        mut self,
+        health: impl Fn(&D::Key, &D::Service) -> Health + Send + Sync + 'static,
+    ) -> Self {
         self.health = Some(Arc::new(health));
         self
     }
@@ -82,7 +126,10 @@ where
                 None => return Poll::Ready(Ok(())),
                 Some(Err(e)) => return Poll::Ready(Err(e)),
                 Some(Ok(Change::Insert(key, svc))) => {
-                    let health = this.health.as_ref().map_or_else(Health::new, |f| f(&key));
+                    let health = this
+                        .health
+                        .as_ref()
+                        .map_or_else(Health::new, |f| f(&key, &svc));
                     this.chooser.insert_with(key, svc, health);
                 }
                 Some(Ok(Change::Remove(key))) => {

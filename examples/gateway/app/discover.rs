@@ -1,6 +1,7 @@
 //! Endpoint discovery: each pool's configured `host:port` entries are
 //! resolved at start and again every `resolve_every`; endpoints that stay
-//! keep their breaker and load, new ones are added, vanished ones dropped.
+//! keep their breaker and load, new ones are added, vanished ones dropped:
+//! the pool turns the difference into the `Change`s of its `Discover` stream.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -133,6 +133,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
         };
         let entries = pc.endpoints.get_ref().clone();
         discover::apply(&pool, &factory, &discover::resolve(&entries).await)?;
+        pool.settled().await;
         refreshers.push(discover::spawn_refresh(
             pool.clone(),
             factory,

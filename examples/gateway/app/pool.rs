@@ -1,21 +1,28 @@
 //! A pool of endpoints and the choice of one per call: the naive stack
 //! splits by static weights; the seawall stack asks `seawall::balance`'s
 //! chooser, which takes the less loaded (peak-EWMA) of two random endpoints
-//! whose gates (breaker, concurrency limit) have room.
+//! whose gates (breaker, concurrency limit) have room. Endpoint-set changes
+//! reach the chooser as a `tower::discover::Discover` stream, applied by
+//! `seawall::balance::Driver` on its own task.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use seawall::balance::{Chooser, Health, Unavailable};
+use seawall::balance::{Chooser, Driver, Health, Unavailable};
 use seawall::classify::{Classify, HttpClassifier, Sample};
 use seawall::BoxError;
+use tokio::sync::mpsc;
+use tower::discover::Change;
 
 use super::config::StackKind;
 use super::endpoint::{Endpoint, InFlight};
@@ -61,29 +68,68 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+type EndpointChange = Change<SocketAddr, Arc<Endpoint>>;
+
+/// The pool's endpoint changes as a `Discover` stream (tower implements
+/// `Discover` for every stream of `Change`s).
+struct Changes(mpsc::UnboundedReceiver<EndpointChange>);
+
+impl futures_core::Stream for Changes {
+    type Item = Result<EndpointChange, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|c| c.map(Ok))
+    }
+}
+
 #[derive(Debug)]
 pub struct Pool {
     pub name: String,
     pub kind: StackKind,
     endpoints: RwLock<Endpoints>,
     chooser: Option<Chooser<SocketAddr, Arc<Endpoint>>>,
+    /// Feeds the chooser's `Driver`, which ends when the pool goes.
+    changes: Option<mpsc::UnboundedSender<EndpointChange>>,
     next: AtomicUsize,
 }
 
 impl Pool {
-    /// A naive pool without a chooser, a seawall pool with one.
+    /// A naive pool without a chooser, a seawall pool with one, fed by a
+    /// `Driver` spawned here (each endpoint's gates come with it).
     pub fn new(
         name: String,
         kind: StackKind,
         chooser: Option<Chooser<SocketAddr, Arc<Endpoint>>>,
     ) -> Self {
+        let chooser = chooser.filter(|_| kind == StackKind::Seawall);
+        let changes = chooser.as_ref().map(|chooser| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let driver = Driver::new(chooser.clone(), Changes(rx))
+                .health_from(|_, endpoint: &Arc<Endpoint>| health(endpoint));
+            tokio::spawn(driver);
+            tx
+        });
         Self {
             name,
             kind,
             endpoints: RwLock::new(Arc::default()),
-            chooser: chooser.filter(|_| kind == StackKind::Seawall),
+            chooser,
+            changes,
             next: AtomicUsize::new(0),
         }
+    }
+
+    /// Waits until the chooser holds the endpoint set (the driver applies
+    /// changes on its own task), for at most a second.
+    pub async fn settled(&self) {
+        let Some(chooser) = &self.chooser else { return };
+        let want = self.endpoints().len();
+        let wait = async {
+            while chooser.len() != want {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), wait).await;
     }
 
     pub fn endpoints(&self) -> Endpoints {
@@ -96,22 +142,23 @@ impl Pool {
         self.chooser.as_ref()
     }
 
-    /// The new endpoint set; the chooser learns the difference (its
-    /// endpoints that stay keep their load).
+    /// The new endpoint set; the chooser learns the difference through
+    /// its discovery stream (its endpoints that stay keep their load).
     pub fn replace(&self, endpoints: Vec<Arc<Endpoint>>) {
         let mut slot = self.endpoints.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(chooser) = &self.chooser {
+        if let Some(changes) = &self.changes {
+            // A send fails only once the driver has stopped, with the pool.
             for gone in slot
                 .iter()
                 .filter(|o| !endpoints.iter().any(|n| Arc::ptr_eq(n, o)))
             {
-                chooser.remove(&gone.addr);
+                let _ = changes.send(Change::Remove(gone.addr));
             }
             for new in endpoints
                 .iter()
                 .filter(|n| !slot.iter().any(|o| Arc::ptr_eq(n, o)))
             {
-                chooser.insert_with(new.addr, new.clone(), health(new));
+                let _ = changes.send(Change::Insert(new.addr, new.clone()));
             }
         }
         *slot = Arc::new(endpoints);
