@@ -273,6 +273,39 @@ async fn a_full_route_bulkhead_leaves_other_routes_alone() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_route_bulkhead_queues_a_call_instead_of_refusing_it() {
+    let toml = r#"
+[[route]]
+prefix = "/"
+pool = "p"
+max_concurrency = 1
+wait = { max_wait = "5s", queue = 4 }
+[pool.p]
+endpoints = ["{0}"]
+"#;
+    let rig = rig(toml, vec![backend("a")], Options::default()).await;
+    rig.backends[0].set_extra_delay(Duration::from_millis(200));
+    let first = rig.get("/1");
+    let second = async {
+        let stats = &rig.backends[0].stats;
+        tokio::time::timeout(BOUND, async {
+            while stats.in_system.load(std::sync::atomic::Ordering::Relaxed) < 1 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the first call reaches the backend");
+        // The bulkhead is full now: this call waits for the first's slot.
+        rig.get("/2").await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
+}
+
 const ONE_ROUTE: &str = r#"
 [[route]]
 prefix = "/"
@@ -493,6 +526,42 @@ fn invalid_files_are_refused_with_field_position_and_reason() {
             "pool.p.breaker.failure_rate_threshold",
             4,
             "percentage",
+        ),
+        (
+            "[[route]]\nprefix = \"/\"\npool = \"p\"\nwait = { max_wait = \"50ms\", queue = 4 }\n[pool.p]\nendpoints = [\"127.0.0.1:1\"]\n",
+            "route[0].wait",
+            4,
+            "needs max_concurrency",
+        ),
+        (
+            "[[route]]\nprefix = \"/\"\npool = \"p\"\nmax_concurrency = 2\nwait = { max_wait = \"50ms\", queue = 0 }\n[pool.p]\nendpoints = [\"127.0.0.1:1\"]\n",
+            "route[0].wait.queue",
+            5,
+            "at least 1",
+        ),
+        (
+            "[pool.p]\nendpoints = [\"127.0.0.1:1\"]\n[pool.p.balance]\nmax_ejection_percent = 150.0\n",
+            "pool.p.balance.max_ejection_percent",
+            3,
+            "percentage",
+        ),
+        (
+            "[pool.p]\nendpoints = [\"127.0.0.1:1\"]\n[pool.p.balance]\nsuccess_rate = { minimum_hosts = 1, request_volume = 10, stdev_factor = -1.0 }\n",
+            "pool.p.balance.success_rate.stdev_factor",
+            3,
+            "",
+        ),
+        (
+            "[pool.p]\nendpoints = [\"127.0.0.1:1\"]\n[pool.p.limit]\nmin_limit = 9\nmax_limit = 3\n",
+            "pool.p.limit.max_limit",
+            3,
+            "",
+        ),
+        (
+            "[pool.p]\nendpoints = [\"127.0.0.1:1\"]\n[pool.p.limit]\nalgorithm = \"aimd\"\nheadroom = 0.3\n",
+            "pool.p.limit",
+            3,
+            "only the hybrid algorithm",
         ),
     ] {
         let e = Config::parse(text).expect_err(text);

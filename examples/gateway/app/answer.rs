@@ -58,6 +58,13 @@ pub fn from_error(error: &BoxError) -> Response<Body> {
             Some(Duration::from_secs(1)),
         );
     }
+    if let Some(e) = error.downcast_ref::<seawall::bulkhead::WaitTimedOut>() {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &e.to_string(),
+            Some(Duration::from_secs(1)),
+        );
+    }
     if let Some(e) = error.downcast_ref::<NoEndpoint>() {
         return reply(
             StatusCode::SERVICE_UNAVAILABLE,

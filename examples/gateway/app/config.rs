@@ -85,6 +85,20 @@ pub struct RouteConfig {
     pub timeout: Duration,
     /// The route's bulkhead: calls in flight at once (seawall stack only).
     pub max_concurrency: Option<Spanned<u32>>,
+    /// A full bulkhead lets callers wait (`seawall::bulkhead::Mode::Wait`)
+    /// instead of refusing them at once; needs `max_concurrency`.
+    pub wait: Option<Spanned<WaitConfig>>,
+}
+
+/// A bulkhead's bounded wait for a slot.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitConfig {
+    /// The longest a caller waits; then 503.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// The most callers waiting at once; one more: 503 at once.
+    pub queue: usize,
 }
 
 fn default_timeout() -> Duration {
@@ -105,11 +119,23 @@ pub struct PoolConfig {
     #[serde(default = "default_breaker")]
     pub breaker: seawall::breaker::Config,
     /// The pool's balancer (seawall stack only).
-    #[serde(default)]
-    pub balance: BalanceConfig,
+    pub balance: Option<Spanned<BalanceConfig>>,
     /// An adaptive concurrency limit per endpoint (seawall stack only); it
     /// replaces `max_concurrency_per_endpoint`.
-    pub limit: Option<LimitConfig>,
+    pub limit: Option<Spanned<LimitConfig>>,
+}
+
+impl PoolConfig {
+    /// The balancer's knobs, as written or the defaults.
+    pub fn balance(&self) -> BalanceConfig {
+        self.balance
+            .as_ref()
+            .map_or_else(BalanceConfig::default, |b| b.get_ref().clone())
+    }
+
+    pub fn limit(&self) -> Option<LimitConfig> {
+        self.limit.as_ref().map(|l| l.get_ref().clone())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -164,9 +190,51 @@ pub struct BalanceConfig {
     pub consecutive_failures: Option<u32>,
     #[serde(default, with = "humantime_serde")]
     pub base_ejection_time: Option<Duration>,
+    /// The longest an ejection lasts, however many came before.
+    #[serde(default, with = "humantime_serde")]
+    pub max_ejection_time: Option<Duration>,
     pub max_ejection_percent: Option<f64>,
     /// Below this share of healthy endpoints, balance across all.
     pub panic_threshold: Option<f64>,
+    /// How often outliers are looked for (success rate, returns).
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Success-rate outlier detection (off unless set).
+    pub success_rate: Option<SuccessRateConfig>,
+    /// New and returning endpoints ramp their share up (off unless set).
+    pub slow_start: Option<SlowStartConfig>,
+}
+
+/// Envoy's success-rate ejection: an endpoint far below the others' rate.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessRateConfig {
+    /// Endpoints with enough calls needed before any is judged.
+    pub minimum_hosts: u32,
+    /// Calls in an interval that make an endpoint count.
+    pub request_volume: u32,
+    /// How many standard deviations below the mean ejects.
+    pub stdev_factor: f64,
+}
+
+/// Envoy's slow start.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowStartConfig {
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    #[serde(default = "one")]
+    pub aggression: f64,
+    #[serde(default = "a_tenth")]
+    pub min_weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn a_tenth() -> f64 {
+    0.1
 }
 
 impl Default for BalanceConfig {
@@ -177,8 +245,12 @@ impl Default for BalanceConfig {
             failure_penalty: Duration::from_secs(1),
             consecutive_failures: None,
             base_ejection_time: None,
+            max_ejection_time: None,
             max_ejection_percent: None,
             panic_threshold: None,
+            interval: None,
+            success_rate: None,
+            slow_start: None,
         }
     }
 }
@@ -287,6 +359,23 @@ impl Config {
                     );
                 }
             }
+            if let Some(wait) = &route.wait {
+                let Some(max) = &route.max_concurrency else {
+                    return refuse(
+                        wait.span(),
+                        &format!("route[{i}].wait"),
+                        "needs max_concurrency (the bulkhead it waits for)",
+                    );
+                };
+                let built = super::route::Bulkhead::new(
+                    route.prefix.get_ref(),
+                    *max.get_ref(),
+                    Some(*wait.get_ref()),
+                );
+                if let Err(e) = built {
+                    return refuse_layer(text, wait.span(), &format!("route[{i}].wait"), &e);
+                }
+            }
         }
         for (name, pool) in &self.pools {
             if pool.endpoints.get_ref().is_empty() {
@@ -305,6 +394,17 @@ impl Config {
                     );
                 }
             }
+            if let Some(balance) = &pool.balance {
+                let built = super::gateway::chooser::<()>(name, balance.get_ref(), 0);
+                if let Err(e) = built {
+                    return refuse_boxed(text, balance.span(), &format!("pool.{name}.balance"), &e);
+                }
+            }
+            if let Some(limit) = &pool.limit {
+                if let Err(e) = super::discover::limiter(name.clone(), limit.get_ref()) {
+                    return refuse_boxed(text, limit.span(), &format!("pool.{name}.limit"), &e);
+                }
+            }
             if let Some(max) = &pool.max_concurrency_per_endpoint {
                 if *max.get_ref() == 0 {
                     return refuse(
@@ -316,6 +416,35 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// A layer refused a table's settings: the error names the table's position
+/// and the layer's field, range and reason.
+fn refuse_layer<T>(
+    text: &str,
+    span: Range<usize>,
+    table: &str,
+    e: &seawall::ConfigError,
+) -> Result<T, ConfigFileError> {
+    let mut located = located(text, span, e.to_string());
+    located.field = format!("{table}.{}", e.field());
+    Err(located)
+}
+
+fn refuse_boxed<T>(
+    text: &str,
+    span: Range<usize>,
+    table: &str,
+    e: &seawall::BoxError,
+) -> Result<T, ConfigFileError> {
+    match e.downcast_ref::<seawall::ConfigError>() {
+        Some(e) => refuse_layer(text, span, table, e),
+        None => {
+            let mut located = located(text, span, e.to_string());
+            located.field = table.to_owned();
+            Err(located)
+        }
     }
 }
 

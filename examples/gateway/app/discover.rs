@@ -38,7 +38,7 @@ pub struct Factory {
 /// One endpoint's adaptive limiter. Its latencies come from the
 /// balancer's precise clock; Hybrid's windows are timed on a precise clock
 /// too, since the backends answer in tens of milliseconds.
-fn limiter(name: String, c: &LimitConfig) -> Result<Limiter, BoxError> {
+pub fn limiter(name: String, c: &LimitConfig) -> Result<Limiter, BoxError> {
     macro_rules! tuned {
         ($builder:expr) => {{
             let mut b = $builder;

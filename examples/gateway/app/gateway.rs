@@ -20,7 +20,7 @@ use super::forward::HttpClient;
 use super::pool::Pool;
 use super::route::{Bulkhead, Route, Routes};
 use super::server;
-use seawall::balance::{Chooser, PeakEwma};
+use seawall::balance::{Chooser, PeakEwma, SlowStart, SuccessRate};
 
 /// What the embedding program adds to a configuration.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +78,7 @@ pub fn client(config: &Config) -> HttpClient {
 
 /// A pool's chooser: peak-EWMA load; outlier detection only if asked for,
 /// since the breakers already skip failing endpoints.
-fn chooser<T: Send + Sync + 'static>(
+pub fn chooser<T: Send + Sync + 'static>(
     name: &str,
     c: &BalanceConfig,
     seed: u64,
@@ -102,6 +102,26 @@ fn chooser<T: Send + Sync + 'static>(
     if let Some(p) = c.panic_threshold {
         b = b.panic_threshold(p);
     }
+    if let Some(t) = c.max_ejection_time {
+        b = b.max_ejection_time(t);
+    }
+    if let Some(t) = c.interval {
+        b = b.interval(t);
+    }
+    if let Some(s) = c.success_rate {
+        b = b.success_rate(SuccessRate {
+            minimum_hosts: s.minimum_hosts,
+            request_volume: s.request_volume,
+            stdev_factor: s.stdev_factor,
+        });
+    }
+    if let Some(s) = c.slow_start {
+        b = b.slow_start(SlowStart {
+            window: s.window,
+            aggression: s.aggression,
+            min_weight: s.min_weight,
+        });
+    }
     Ok(b.build()?)
 }
 
@@ -118,7 +138,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
             .as_ref()
             .map(|m| *m.get_ref());
         let chooser = match config.stack {
-            StackKind::Seawall => Some(chooser(name, &pc.balance, options.seed ^ i as u64)?),
+            StackKind::Seawall => Some(chooser(name, &pc.balance(), options.seed ^ i as u64)?),
             StackKind::Naive => None,
         };
         let pool = Arc::new(Pool::new(name.clone(), config.stack, chooser));
@@ -129,7 +149,7 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
             breaker: pc.breaker.clone(),
             clock: options.clock.clone(),
             limit,
-            adaptive: pc.limit.clone(),
+            adaptive: pc.limit(),
         };
         let entries = pc.endpoints.get_ref().clone();
         discover::apply(&pool, &factory, &discover::resolve(&entries).await)?;
@@ -146,7 +166,8 @@ pub async fn start(config: Config, options: Options) -> Result<Running, BoxError
     for r in &config.routes {
         let bulkhead = match (config.stack, &r.max_concurrency) {
             (StackKind::Seawall, Some(max)) => {
-                Some(Bulkhead::new(r.prefix.get_ref(), *max.get_ref())?)
+                let wait = r.wait.as_ref().map(|w| *w.get_ref());
+                Some(Bulkhead::new(r.prefix.get_ref(), *max.get_ref(), wait)?)
             }
             _ => None,
         };

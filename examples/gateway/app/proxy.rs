@@ -53,9 +53,7 @@ async fn forward(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Body>, Response<Body>> {
-    let _slot = route
-        .enter()
-        .map_err(|e| answer::from_error(&BoxError::from(e)))?;
+    let _slot = route.enter().await.map_err(|e| answer::from_error(&e))?;
     let (mut parts, body) = req.into_parts();
     let server = &gw.config.server;
     let read = tokio::time::timeout(

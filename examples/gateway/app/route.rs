@@ -4,21 +4,30 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use seawall::bulkhead::{BulkheadLayer, BulkheadPermit, Full, Mode};
-use seawall::ConfigError;
+use seawall::bulkhead::{BulkheadLayer, BulkheadPermit, Mode};
+use seawall::{BoxError, ConfigError};
 
+use super::config::WaitConfig;
 use super::pool::Pool;
 
-/// A route's bulkhead: seawall's fail-fast compartment of concurrency.
+/// A route's bulkhead: seawall's compartment of concurrency, failing fast
+/// or letting callers wait a bounded time.
 #[derive(Debug)]
 pub struct Bulkhead(pub BulkheadLayer);
 
 impl Bulkhead {
-    pub fn new(route: &str, max: u32) -> Result<Self, ConfigError> {
+    pub fn new(route: &str, max: u32, wait: Option<WaitConfig>) -> Result<Self, ConfigError> {
+        let mode = match wait {
+            None => Mode::FailFast,
+            Some(w) => Mode::Wait {
+                max_wait: w.max_wait,
+                queue: w.queue,
+            },
+        };
         BulkheadLayer::builder()
             .name(format!("route {route}"))
             .max_concurrent_calls(max)
-            .mode(Mode::FailFast)
+            .mode(mode)
             .build()
             .map(Self)
     }
@@ -48,12 +57,13 @@ impl Route {
             && (p.ends_with('/') || path.len() == p.len() || path[p.len()..].starts_with('/'))
     }
 
-    /// A bulkhead slot, held until the backend's answer has arrived.
-    pub fn enter(&self) -> Result<Option<BulkheadPermit>, Full> {
-        self.bulkhead
-            .as_ref()
-            .map(|b| b.0.try_acquire())
-            .transpose()
+    /// A bulkhead slot (waited for if the route's bulkhead waits), held
+    /// until the backend's answer has arrived.
+    pub async fn enter(&self) -> Result<Option<BulkheadPermit>, BoxError> {
+        match &self.bulkhead {
+            None => Ok(None),
+            Some(b) => b.0.acquire().await.map(Some),
+        }
     }
 }
 
