@@ -608,3 +608,84 @@ max_limit = 8
         .count();
     assert!(refused >= 1, "four calls at once pass a limit of {limit}");
 }
+
+/// A body that fails at once, as a backend connection reset mid-body.
+struct Broken;
+
+impl hyper::body::Body for Broken {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::ErrorKind::ConnectionReset.into())))
+    }
+}
+
+#[tokio::test]
+async fn a_response_holds_its_route_slot_and_endpoint_permits_until_its_body_ends() {
+    use app::held::{Call, Held, Hold};
+    use seawall::balance::{Chooser, Health};
+    use seawall::breaker::{CircuitBreaker, State};
+    use seawall::bulkhead::BulkheadLayer;
+    use seawall::classify::{Outcome, Sample};
+    use seawall::limit::{algorithm::Fixed, Limiter};
+
+    let bulkhead = BulkheadLayer::builder()
+        .max_concurrent_calls(4)
+        .build()
+        .unwrap();
+    let breaker = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .build()
+        .unwrap();
+    let limiter = Limiter::builder(Fixed::new(4).unwrap()).build().unwrap();
+    let gates = Health::new()
+        .gate(breaker.clone())
+        .unwrap()
+        .gate(limiter.clone())
+        .unwrap();
+    let mut chooser = Chooser::builder().build().unwrap();
+    let cfg = app::config::Config::parse("").unwrap();
+    let client = app::gateway::client(&cfg);
+    let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let forward = app::forward::Forward::new(client, addr);
+    let endpoint = std::sync::Arc::new(app::endpoint::Endpoint::new(
+        "e".into(),
+        addr,
+        1,
+        forward,
+        None,
+        None,
+    ));
+    chooser.insert_with(0u8, endpoint, gates);
+    let hold = |chooser: &mut Chooser<u8, _>| Hold {
+        slot: Some(bulkhead.try_acquire().unwrap()),
+        call: Some(Call::new(
+            Some(chooser.pick().unwrap()),
+            Sample::new(Outcome::Success, Duration::from_millis(5)),
+            None,
+        )),
+    };
+
+    // Read to its end: held while frames come, released at the end.
+    let mut body = Held::new(Full::new(Bytes::from_static(b"ok")), hold(&mut chooser));
+    assert!(body.frame().await.unwrap().is_ok());
+    assert_eq!((bulkhead.in_flight(), limiter.in_flight()), (1, 1));
+    assert!(body.frame().await.is_none());
+    assert_eq!((bulkhead.in_flight(), limiter.in_flight()), (0, 0));
+    assert_eq!(breaker.state(), State::Closed);
+
+    // Dropped unread (the client went away): released.
+    let body = Held::new(Full::new(Bytes::from_static(b"ok")), hold(&mut chooser));
+    assert_eq!(bulkhead.in_flight(), 1);
+    drop(body);
+    assert_eq!((bulkhead.in_flight(), limiter.in_flight()), (0, 0));
+
+    // Failing midway: released, and the call counts as a failure.
+    let mut body = Held::new(Broken, hold(&mut chooser));
+    assert!(body.frame().await.unwrap().is_err());
+    assert_eq!((bulkhead.in_flight(), limiter.in_flight()), (0, 0));
+    assert_eq!(breaker.state(), State::Open, "a broken body is a failure");
+}

@@ -11,6 +11,7 @@ pub mod discover;
 pub mod endpoint;
 pub mod forward;
 pub mod gateway;
+pub mod held;
 pub mod ops;
 pub mod pool;
 pub mod proxy;

@@ -19,13 +19,14 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use seawall::balance::{Chooser, Driver, Health, Unavailable};
-use seawall::classify::{Classify, HttpClassifier, Sample};
+use seawall::classify::{Classify, HttpClassifier, Outcome, Sample};
 use seawall::BoxError;
 use tokio::sync::mpsc;
 use tower::discover::Change;
 
 use super::config::StackKind;
 use super::endpoint::{Endpoint, InFlight};
+use super::held::Call;
 
 /// The pool has no endpoint (none resolved).
 #[derive(Debug)]
@@ -164,14 +165,21 @@ impl Pool {
         *slot = Arc::new(endpoints);
     }
 
-    pub async fn call(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, BoxError> {
+    /// Sends the call; on an answer, also what the call holds on its
+    /// endpoint until the answer's body ends (see `held`).
+    pub async fn call(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(Response<Incoming>, Call), BoxError> {
         let Some(chooser) = &self.chooser else {
             let all = self.endpoints();
             if all.is_empty() {
                 return Err(NoEndpoint(self.name.clone()).into());
             }
             let slot = self.weighted(&all);
-            return slot.endpoint().call(req).await;
+            let res = slot.endpoint().call(req).await?;
+            let sample = Sample::new(Outcome::Success, Duration::ZERO);
+            return Ok((res, Call::new(None, sample, Some(slot))));
         };
         let mut chooser = chooser.clone();
         let pick = match chooser.pick() {
@@ -179,12 +187,18 @@ impl Pool {
             Err(e) => return Err(self.refusal(e)),
         };
         let endpoint = pick.get().clone();
-        let _slot = endpoint.try_reserve(None);
+        let slot = endpoint.try_reserve(None);
         let start = Instant::now();
         let result = endpoint.call(req).await;
         let outcome = HttpClassifier::new().classify(result.as_ref());
-        pick.record_sample(Sample::new(outcome, start.elapsed()));
-        result
+        let sample = Sample::new(outcome, start.elapsed());
+        match result {
+            Ok(res) => Ok((res, Call::new(Some(pick), sample, slot))),
+            Err(e) => {
+                pick.record_sample(sample);
+                Err(e)
+            }
+        }
     }
 
     fn refusal(&self, e: Unavailable) -> BoxError {

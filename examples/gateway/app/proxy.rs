@@ -13,6 +13,7 @@ use seawall::BoxError;
 use super::answer::{self, reply, Body};
 use super::forward::CallTimeout;
 use super::gateway::Gateway;
+use super::held::{Held, Hold};
 use super::ops;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1).
@@ -53,7 +54,7 @@ async fn forward(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Body>, Response<Body>> {
-    let _slot = route.enter().await.map_err(|e| answer::from_error(&e))?;
+    let slot = route.enter().await.map_err(|e| answer::from_error(&e))?;
     let (mut parts, body) = req.into_parts();
     let server = &gw.config.server;
     let read = tokio::time::timeout(
@@ -91,14 +92,23 @@ async fn forward(
     parts.extensions.insert(CallTimeout(route.timeout));
     let upstream = Request::from_parts(parts, Full::new(body));
     match route.pool.call(upstream).await {
-        Ok(res) => Ok(downstream(res)),
+        Ok((res, call)) => Ok(downstream(
+            res,
+            Hold {
+                slot,
+                call: Some(call),
+            },
+        )),
         Err(e) => Err(answer::from_error(&e)),
     }
 }
 
-fn downstream(res: Response<Incoming>) -> Response<Body> {
+/// The backend's answer for the client; the route's slot and the call's
+/// hold on its endpoint go with the body, released when it ends.
+fn downstream(res: Response<Incoming>, hold: Hold) -> Response<Body> {
     let (mut parts, body) = res.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    let body = Held::new(body, hold);
     Response::from_parts(parts, body.map_err(BoxError::from).boxed())
 }
 
