@@ -446,6 +446,11 @@ fn metrics_observer_allocates_once_per_label_set() {
                 name,
                 endpoint: "b",
             },
+            Event::BalanceRemoved {
+                name,
+                endpoint: "a",
+                ejected: true,
+            },
         ]
     }
 

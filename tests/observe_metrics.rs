@@ -23,6 +23,18 @@ fn metrics_observer_reports_every_layer() {
 
     type Series = (&'static str, &'static [(&'static str, &'static str)], f64);
     let secs = Duration::from_secs;
+    let ejected = |endpoint| Event::BalanceEjected {
+        name: "web",
+        endpoint,
+        reason: EjectionReason::ConsecutiveFailures,
+        duration: secs(1),
+        ejections: 1,
+    };
+    let removed = |endpoint, ejected| Event::BalanceRemoved {
+        name: "web",
+        endpoint,
+        ejected,
+    };
     let rows: [(&str, &[Event<'_>], &[Series]); 5] = [
         (
             "breaker",
@@ -232,12 +244,33 @@ fn metrics_observer_reports_every_layer() {
                     name: "web",
                     endpoint: "\"a\"",
                 },
+                // An ejected endpoint leaves, comes back, is ejected and
+                // leaves again; one that was never ejected leaves no series.
+                ejected("\"c\""),
+                removed("\"c\"", true),
+                removed("\"d\"", false),
+                ejected("\"c\""),
+                removed("\"c\"", true),
             ],
             &[
                 (
                     "seawall_balancer_endpoint_ejected",
                     &[("balancer", "web"), ("endpoint", "\"a\"")],
                     0.0,
+                ),
+                (
+                    "seawall_balancer_endpoint_ejected",
+                    &[("balancer", "web"), ("endpoint", "\"c\"")],
+                    0.0,
+                ),
+                (
+                    "seawall_balancer_ejections_total",
+                    &[
+                        ("balancer", "web"),
+                        ("endpoint", "\"c\""),
+                        ("reason", "consecutive_failures"),
+                    ],
+                    2.0,
                 ),
                 (
                     "seawall_balancer_endpoint_ejected",

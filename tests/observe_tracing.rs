@@ -20,7 +20,7 @@ fn tracing_observer_logs_every_layer() {
     use seawall::observe::{Event, Observer, TracingObserver};
 
     let secs = Duration::from_secs;
-    let rows: [(Event<'_>, &str); 11] = [
+    let rows: [(Event<'_>, &str); 12] = [
         (
             Event::BreakerTransition {
                 name: "db",
@@ -108,6 +108,14 @@ fn tracing_observer_logs_every_layer() {
                 endpoint: "\"a\"",
             },
             r#"INFO seawall::balance: balancer returned an endpoint balancer="web" endpoint="\"a\"""#,
+        ),
+        (
+            Event::BalanceRemoved {
+                name: "web",
+                endpoint: "\"a\"",
+                ejected: true,
+            },
+            r#"DEBUG seawall::balance: balancer removed an endpoint balancer="web" endpoint="\"a\"" ejected=true"#,
         ),
     ];
     for (event, expected) in rows {

@@ -26,7 +26,7 @@ use super::{Event, Observer};
 /// | `seawall_limiter_limit` | gauge | `limiter` | the adaptive limit, set when it moves and at each rejection |
 /// | `seawall_limiter_rejections_total` | counter | `limiter`, `reason`, and `partition` if the call had one | calls refused: `full` (at once), or `wait_timed_out` |
 /// | `seawall_balancer_ejections_total` | counter | `balancer`, `endpoint`, `reason` | outlier ejections: `consecutive_failures`, or `success_rate` |
-/// | `seawall_balancer_endpoint_ejected` | gauge | `balancer`, `endpoint` | 1 while the endpoint is ejected, 0 once it returns |
+/// | `seawall_balancer_endpoint_ejected` | gauge | `balancer`, `endpoint` | 1 while the endpoint is ejected, 0 once it returns or leaves the set |
 ///
 /// Label values are the `as_str` of the event's enums (`State`,
 /// `bulkhead::Rejection`, `balance::EjectionReason`); an endpoint is its
@@ -142,6 +142,12 @@ impl Observer for MetricsObserver {
                     h.endpoint(endpoint, |e| e.ejected.set(0.0))
                 })
             }
+            #[cfg(feature = "balance")]
+            Event::BalanceRemoved { name, endpoint, .. } => {
+                layers
+                    .balancers
+                    .with(name, balancer::Handles::new, |h| h.forget(endpoint))
+            }
             Event::_Never(_, never) => match never {},
         }
     }
@@ -208,6 +214,21 @@ impl<H> Registry<H> {
         let new = new.expect("only the first name's handles were made");
         let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
         f(others.entry(name.into()).or_insert_with(|| new(name)))
+    }
+
+    /// Runs `f` on `name`'s handles if it has any, and lets them go (but
+    /// the first name's, which stay for the observer's life).
+    #[cfg(feature = "balance")]
+    fn forget(&self, name: &str, f: impl FnOnce(&H)) {
+        match self.first.get() {
+            Some((first, handles)) if &**first == name => f(handles),
+            _ => {
+                let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(handles) = others.remove(name) {
+                    f(&handles)
+                }
+            }
+        }
     }
 }
 
@@ -409,6 +430,12 @@ mod balancer {
                 name: name.into(),
                 endpoints: Registry::default(),
             }
+        }
+
+        /// An endpoint left: it no longer counts as ejected, and its
+        /// handles go (the recorder keeps its series, at 0).
+        pub(super) fn forget(&self, endpoint: &str) {
+            self.endpoints.forget(endpoint, |e| e.ejected.set(0.0))
         }
 
         pub(super) fn endpoint(&self, endpoint: &str, f: impl FnOnce(&Endpoint)) {
