@@ -21,6 +21,9 @@
 //! `c_bulkhead` (fail fast); `d_limit_<algorithm>` (seawall's adaptive
 //! limit with each algorithm on main; `windowed_aimd` is AIMD behind
 //! Netflix's window; `hybrid` is the recommended, windowed algorithm).
+//! A `_static` row is the same layer built with `from_static` over a
+//! leaked `&'static` bulkhead or limiter: its calls hold a plain reference
+//! instead of one striped reference count (two atomic writes per call).
 //!
 //! After criterion's output a summary prints, from this run's fastest
 //! sample of each row: overhead over `a_bare` in ns, that overhead divided
@@ -235,14 +238,28 @@ fn admission(c: &mut Criterion) {
                 .max_concurrent_calls(10_000)
                 .build()
                 .expect("valid");
+            let forever: &'static BulkheadLayer = Box::leak(Box::new(bulkhead.clone()));
             bench(c, group, "c_bulkhead", Bulkhead::new(bare(), bulkhead));
+            bench(
+                c,
+                group,
+                "c_bulkhead_static",
+                Bulkhead::from_static(bare(), forever),
+            );
         }
         for (row, limiter) in limit_rows() {
+            let forever: &'static Limiter = Box::leak(Box::new(limiter.clone()));
             bench(
                 c,
                 group,
                 row,
                 Limit::new(bare(), limiter).with_classifier(classify),
+            );
+            bench(
+                c,
+                group,
+                &format!("{row}_static"),
+                Limit::from_static(bare(), forever).with_classifier(classify),
             );
         }
     }

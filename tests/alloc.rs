@@ -202,19 +202,25 @@ fn bulkheads_allocate_nothing_per_admitted_call(waker: &Waker) {
             .build()
             .expect("valid config");
         let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
-        let mut svc = Bulkhead::new(backend, bulkhead);
-        for _ in 0..100 {
-            call(&mut svc, waker, false);
-        }
-        let admitted = allocations_during(|| {
-            for _ in 0..1_000 {
-                assert!(call(&mut svc, waker, false));
+        let forever: &'static BulkheadLayer = Box::leak(Box::new(bulkhead.clone()));
+        let services = [
+            ("counted", Bulkhead::new(backend, bulkhead)),
+            ("static", Bulkhead::from_static(backend, forever)),
+        ];
+        for (kind, mut svc) in services {
+            for _ in 0..100 {
+                call(&mut svc, waker, false);
             }
-        });
-        assert_eq!(
-            admitted, 0,
-            "bulkhead {mode:?}: allocations per admitted call"
-        );
+            let admitted = allocations_during(|| {
+                for _ in 0..1_000 {
+                    assert!(call(&mut svc, waker, false));
+                }
+            });
+            assert_eq!(
+                admitted, 0,
+                "bulkhead {mode:?} {kind}: allocations per admitted call"
+            );
+        }
     }
     #[cfg(feature = "balance")]
     balance_rows(waker);
@@ -288,22 +294,32 @@ fn limits_allocate_nothing_per_admitted_call(waker: &Waker) {
     fn limiter(algorithm: impl Algorithm) -> Limiter {
         Limiter::builder(algorithm).build().expect("valid config")
     }
+    let classify = |r: Result<&u8, &Infallible>| match r {
+        Ok(0) => Outcome::Overload,
+        _ => Outcome::Success,
+    };
     for (name, limiter) in algorithms {
         let backend = service_fn(|fail: bool| async move { Ok::<u8, Infallible>(u8::from(!fail)) });
-        let mut svc =
-            Limit::new(backend, limiter).with_classifier(|r: Result<&u8, &Infallible>| match r {
-                Ok(0) => Outcome::Overload,
-                _ => Outcome::Success,
-            });
-        for i in 0..2_000 {
-            call(&mut svc, waker, i % 64 == 0);
-        }
-        let admitted = allocations_during(|| {
-            for i in 0..1_000 {
+        let forever: &'static Limiter = Box::leak(Box::new(limiter.clone()));
+        let services = [
+            ("counted", Limit::new(backend, limiter)),
+            ("static", Limit::from_static(backend, forever)),
+        ];
+        for (kind, svc) in services {
+            let mut svc = svc.with_classifier(classify);
+            for i in 0..2_000 {
                 call(&mut svc, waker, i % 64 == 0);
             }
-        });
-        assert_eq!(admitted, 0, "limit {name}: allocations per admitted call");
+            let admitted = allocations_during(|| {
+                for i in 0..1_000 {
+                    call(&mut svc, waker, i % 64 == 0);
+                }
+            });
+            assert_eq!(
+                admitted, 0,
+                "limit {name} {kind}: allocations per admitted call"
+            );
+        }
     }
 }
 

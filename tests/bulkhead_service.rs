@@ -92,6 +92,25 @@ async fn a_dropped_response_future_frees_its_permit() {
 }
 
 #[tokio::test]
+async fn a_static_bulkhead_counts_and_frees_permits_as_a_shared_one() {
+    let bulkhead: &'static BulkheadLayer = Box::leak(Box::new(fail_fast(1)));
+    let (service, mut handle) = mock::pair::<u32, u32>();
+    let mut service = Bulkhead::from_static(service, bulkhead);
+    handle.allow(2);
+    service.ready().await.expect("ready");
+    let future = service.call(1);
+    assert_eq!(bulkhead.available_permits(), 0, "the call holds the permit");
+    let refused = service.ready().await.expect("ready").call(2).await;
+    assert!(refused.unwrap_err().is::<Full>());
+    drop(future);
+    assert_eq!(
+        bulkhead.available_permits(),
+        1,
+        "dropping the call frees it"
+    );
+}
+
+#[tokio::test]
 async fn a_panicking_inner_service_frees_its_permit() {
     let bulkhead = fail_fast(1);
     let mut service = Bulkhead::new(

@@ -200,6 +200,30 @@ async fn a_reached_limit_fails_fast_with_overloaded() {
 }
 
 #[tokio::test]
+async fn a_static_limiter_holds_teaches_and_frees_as_a_shared_one() {
+    let script = Script::new(1);
+    let limiter: &'static Limiter =
+        Box::leak(Box::new(Limiter::builder(script.clone()).build().unwrap()));
+    let (inner, mut handle) = mock::pair::<u32, u32>();
+    handle.allow(2);
+    let classify: fn(Result<&u32, &BoxError>) -> Outcome = by_value;
+    let mut svc = LimitLayer::from_static(limiter)
+        .classifier(classify)
+        .layer(inner);
+    svc.ready().await.expect("ready");
+    let mut future = task::spawn(svc.call(0));
+    assert_pending!(future.poll());
+    assert_eq!(limiter.in_flight(), 1, "the call holds the permit");
+    let refused = svc.ready().await.expect("ready").call(5).await;
+    assert!(refused.unwrap_err().is::<Overloaded>());
+    let (_, reply) = handle.next_request().await.expect("reached the backend");
+    reply.send_response(0);
+    future.await.expect("answered");
+    assert_eq!(limiter.in_flight(), 0, "completing the call frees it");
+    assert_eq!(script.seen().len(), 1, "and teaches the algorithm");
+}
+
+#[tokio::test]
 async fn dropped_futures_and_panics_free_their_permit_and_teach_nothing() {
     let script = Script::new(1);
     let limiter = Limiter::builder(script.clone()).build().unwrap();

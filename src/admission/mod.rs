@@ -19,7 +19,7 @@ mod queue;
 mod wait;
 
 pub(crate) use self::core::Admission;
-pub(crate) use self::permit::{HasPool, Permit, Striped};
+pub(crate) use self::permit::{HasPool, Hold, Permit, Striped};
 pub(crate) use self::queue::{Order, WaitQueue};
 #[cfg(seawall_loom)]
 pub(crate) use self::wait::Acquire;

@@ -36,7 +36,23 @@ impl<T: HasPool> HasPool for CachePadded<T> {
 /// Several handles to one shared value, each its own allocation on its own
 /// cache line: a call clones the handle of its thread's stripe, so threads
 /// do not write one reference count (the breaker's `Shared` does the same).
-pub(crate) struct Striped<T>(Arc<[Arc<CachePadded<Arc<T>>>]>);
+/// A value that lives for the rest of the process needs no count at all:
+/// [`to_static`](Self::to_static) gives handles whose calls hold a plain
+/// reference (the breaker's `from_static`).
+pub(crate) struct Striped<T: 'static>(Handles<T>);
+
+enum Handles<T: 'static> {
+    Counted(Arc<[Arc<CachePadded<Arc<T>>>]>),
+    Static(&'static T),
+}
+
+/// One call's hold on a [`Striped`] value.
+pub(crate) enum Hold<T: 'static> {
+    /// A clone of one stripe's handle: one uncontended reference count.
+    Counted(Arc<CachePadded<Arc<T>>>),
+    /// A plain reference: nothing to count.
+    Static(&'static T),
+}
 
 impl<T> Striped<T> {
     pub(crate) fn new(value: Arc<T>) -> Self {
@@ -44,35 +60,52 @@ impl<T> Striped<T> {
             .map_or(1, |n| n.get())
             .next_power_of_two()
             .min(64);
-        Self(
+        Self(Handles::Counted(
             (0..stripes)
                 .map(|_| Arc::new(CachePadded(value.clone())))
                 .collect(),
-        )
+        ))
+    }
+
+    /// Handles to the same value whose calls hold a plain reference.
+    pub(crate) fn to_static(&'static self) -> Self {
+        Self(Handles::Static(self.get()))
     }
 
     /// The shared value.
     #[inline]
-    pub(crate) fn get(&self) -> &Arc<T> {
-        &self.0[0].0
+    pub(crate) fn get(&self) -> &T {
+        match &self.0 {
+            Handles::Counted(stripes) => &stripes[0].0,
+            Handles::Static(value) => value,
+        }
     }
 
     /// A hold on the value for one call.
     #[inline]
-    pub(crate) fn for_call(&self) -> Arc<CachePadded<Arc<T>>> {
-        self.0[stripe_hint() & (self.0.len() - 1)].clone()
+    pub(crate) fn for_call(&self) -> Hold<T> {
+        match &self.0 {
+            Handles::Counted(stripes) => {
+                Hold::Counted(stripes[stripe_hint() & (stripes.len() - 1)].clone())
+            }
+            Handles::Static(value) => Hold::Static(value),
+        }
     }
 }
 
 impl<T> Clone for Striped<T> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        Self(match &self.0 {
+            Handles::Counted(stripes) => Handles::Counted(stripes.clone()),
+            Handles::Static(value) => Handles::Static(value),
+        })
     }
 }
 
 impl<T> Deref for Striped<T> {
     type Target = T;
 
+    #[inline]
     fn deref(&self) -> &T {
         self.get()
     }
@@ -81,6 +114,34 @@ impl<T> Deref for Striped<T> {
 impl<T: fmt::Debug> fmt::Debug for Striped<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.get().fmt(f)
+    }
+}
+
+impl<T> Deref for Hold<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        match self {
+            Hold::Counted(handle) => &handle.0,
+            Hold::Static(value) => value,
+        }
+    }
+}
+
+impl<T: HasPool> HasPool for Hold<T> {
+    #[inline]
+    fn pool(&self) -> &Pool {
+        (**self).pool()
+    }
+}
+
+impl<T> fmt::Debug for Hold<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Hold::Counted(_) => "Hold::Counted",
+            Hold::Static(_) => "Hold::Static",
+        })
     }
 }
 

@@ -61,6 +61,12 @@ impl<S> Bulkhead<S> {
         }
     }
 
+    /// Guards `inner` with a bulkhead that lives for the rest of the
+    /// process (see [`BulkheadLayer::from_static`]).
+    pub fn from_static(inner: S, bulkhead: &'static BulkheadLayer) -> Self {
+        Self::new(inner, BulkheadLayer::from_static(bulkhead))
+    }
+
     /// The bulkhead.
     pub fn bulkhead(&self) -> &BulkheadLayer {
         &self.bulkhead

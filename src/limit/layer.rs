@@ -45,6 +45,27 @@ impl LimitLayer {
     }
 }
 
+impl LimitLayer {
+    /// A layer over a limiter that lives for the rest of the process: its
+    /// services' calls hold a plain reference to it instead of a reference
+    /// count, which saves two atomic writes per call.
+    ///
+    /// ```
+    /// use tower::{service_fn, ServiceBuilder};
+    /// use seawall::limit::{algorithm::Aimd, LimitLayer, Limiter};
+    ///
+    /// let limiter: &'static Limiter = Box::leak(Box::new(Limiter::builder(Aimd::default()).build()?));
+    /// let service = ServiceBuilder::new()
+    ///     .layer(LimitLayer::from_static(limiter))
+    ///     .service(service_fn(|req: u32| async move { Ok::<_, std::io::Error>(req) }));
+    /// # drop(service);
+    /// # Ok::<(), seawall::ConfigError>(())
+    /// ```
+    pub fn from_static(limiter: &'static Limiter) -> Self {
+        Self::new(limiter.to_static())
+    }
+}
+
 impl<C> LimitLayer<C> {
     /// Makes the services' calls those of partition `name`.
     pub fn partition(mut self, name: &str) -> Result<Self, ConfigError> {

@@ -204,6 +204,14 @@ impl Limiter {
         Builder::new(Box::new(algorithm))
     }
 
+    /// The same limiter, its calls holding a plain reference to it instead
+    /// of a reference count (see [`Limit::from_static`](super::Limit::from_static)).
+    pub(crate) fn to_static(&'static self) -> Self {
+        Self {
+            shared: self.shared.to_static(),
+        }
+    }
+
     /// The limiter's name.
     pub fn name(&self) -> &str {
         &self.shared.name

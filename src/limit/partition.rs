@@ -11,10 +11,7 @@
 //! `AbstractPartitionedLimiter` instead admits a partition under its share
 //! even when the total is reached, which lets in-flight exceed the limit.)
 
-use std::sync::Arc;
-
-use crate::admission::{HasPool, Pool};
-use crate::sync::CachePadded;
+use crate::admission::{HasPool, Hold, Pool};
 
 use super::limiter::Inner;
 
@@ -23,14 +20,14 @@ pub(crate) const SHARED: usize = 0;
 
 /// A call's hold on one pool of its limiter.
 pub(crate) struct PoolRef {
-    pub(crate) inner: Arc<CachePadded<Arc<Inner>>>,
+    pub(crate) inner: Hold<Inner>,
     pub(crate) pool: usize,
 }
 
 impl HasPool for PoolRef {
     #[inline]
     fn pool(&self) -> &Pool {
-        &self.inner.0.pools[self.pool]
+        &self.inner.pools[self.pool]
     }
 }
 

@@ -60,9 +60,14 @@ impl CircuitBreaker {
     pub(crate) fn acquire_raw(&self) -> Result<RawPermit, Open> {
         let inner = &*self.inner;
         let w = inner.state.load(Ordering::Acquire);
-        // The healthy path: CLOSED (kind 0, no payload) and nothing to time.
-        if w & Word::KIND_MASK == State::Closed.code() as u64 && inner.slow_nanos.is_none() {
-            return Ok(RawPermit { word: w, start: 0 });
+        // The healthy path: CLOSED (kind 0, no payload), the call timed
+        // only where slow calls are detected.
+        if w & Word::KIND_MASK == State::Closed.code() as u64 {
+            let start = match inner.slow_nanos {
+                None => 0,
+                Some(_) => inner.clock.now_nanos(),
+            };
+            return Ok(RawPermit { word: w, start });
         }
         self.acquire_slow(w)
     }

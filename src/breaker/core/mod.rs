@@ -78,6 +78,9 @@ struct Inner {
     probe_thresholds: Thresholds,
     permitted: u8,
     slow_nanos: Option<u64>,
+    // Whether recording an outcome reads the clock: slow-call detection
+    // or a time window (one read serves both).
+    timed_record: bool,
     seed: u64,
     config: Config,
     clock: SharedClock,
@@ -104,6 +107,8 @@ impl CircuitBreaker {
         let (window, thresholds) = Window::new(&config);
         let s = &config.0;
         let permitted = s.permitted_number_of_calls_in_half_open_state as u8;
+        let slow_nanos = s.slow_call_duration_threshold.map(saturating_nanos);
+        let timed_record = slow_nanos.is_some() || window.needs_time();
         let seed = s.seed.unwrap_or_else(|| {
             use std::hash::{BuildHasher, Hasher};
             std::collections::hash_map::RandomState::new()
@@ -133,7 +138,8 @@ impl CircuitBreaker {
                 min_calls: s.minimum_number_of_calls.min(permitted as u32),
             },
             permitted,
-            slow_nanos: s.slow_call_duration_threshold.map(saturating_nanos),
+            slow_nanos,
+            timed_record,
             seed,
             config,
             clock,

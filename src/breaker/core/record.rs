@@ -7,10 +7,6 @@ use crate::classify::Outcome;
 use crate::sync::Ordering;
 
 impl CircuitBreaker {
-    pub(super) fn needs_time_on_record(&self) -> bool {
-        self.inner.slow_nanos.is_some() || self.inner.window.needs_time()
-    }
-
     /// Whether the call was slow: by the latency its caller measured, if
     /// given, else by the clock.
     pub(super) fn is_slow(&self, raw: RawPermit, now: u64, measured: Option<u64>) -> bool {
@@ -22,12 +18,19 @@ impl CircuitBreaker {
     pub(crate) fn record_raw(&self, raw: RawPermit, outcome: Outcome) {
         // The healthy path: a success in CLOSED that cannot change the
         // window (whatever generation holds now, it is a no-op there too).
+        let inner = &*self.inner;
         if outcome == Outcome::Success
             && raw.word & Word::KIND_MASK == State::Closed.code() as u64
-            && self.inner.slow_nanos.is_none()
-            && self.inner.window.success_is_noop(raw.gen())
+            && inner.window.success_is_noop(raw.gen())
         {
-            return;
+            match inner.slow_nanos {
+                None => return,
+                // A fast success in a full, clean window changes nothing
+                // either; the clock is read only once the window is known
+                // clean, so a record that goes on reads it once, there.
+                Some(limit) if inner.clock.now_nanos().saturating_sub(raw.start) <= limit => return,
+                Some(_) => {}
+            }
         }
         self.record_slow(raw, outcome, None)
     }
@@ -37,94 +40,110 @@ impl CircuitBreaker {
         if outcome == Outcome::Ignored {
             return self.release_raw(raw);
         }
-        let inner = &*self.inner;
         let failed = outcome.is_failure();
-        match raw.state() {
-            State::Closed | State::MetricsOnly => {
-                let w = inner.state.load(Ordering::Acquire);
-                let word = Word::decode(w);
-                if word.gen != raw.gen() {
-                    return; // admitted in an earlier generation
-                }
-                let now = if self.needs_time_on_record() {
-                    inner.clock.now_nanos()
-                } else {
-                    0
+        // Dispatched on the kind bits: decoding the state costs a division.
+        let kind = raw.word & Word::KIND_MASK;
+        if kind == State::Closed.code() as u64 || kind == State::MetricsOnly.code() as u64 {
+            self.record_closed(raw, failed, measured)
+        } else if kind == State::HalfOpen.code() as u64 {
+            self.record_probe(raw, failed, measured)
+        }
+    }
+
+    /// An outcome of a call admitted in CLOSED or METRICS_ONLY: into the
+    /// window, and a trip if the window says so.
+    #[inline(always)]
+    fn record_closed(&self, raw: RawPermit, failed: bool, measured: Option<u64>) {
+        let inner = &*self.inner;
+        // These states carry no probe counters, so the state word equals
+        // the call's exactly while its generation lasts: one compare
+        // instead of decoding the word.
+        let w = inner.state.load(Ordering::Acquire);
+        if w != raw.word {
+            return; // admitted in an earlier generation
+        }
+        // One clock read serves both the slow-call verdict and the time
+        // window's bucket.
+        let now = if inner.timed_record {
+            inner.clock.now_nanos()
+        } else {
+            0
+        };
+        let slow = self.is_slow(raw, now, measured);
+        let is_current = || inner.state.load(Ordering::Acquire) == raw.word;
+        let trip = inner.window.record(
+            &inner.thresholds,
+            raw.gen(),
+            now,
+            (failed, slow),
+            is_current,
+        );
+        if trip == Some(true) && raw.word & Word::KIND_MASK == State::Closed.code() as u64 {
+            // Only the CAS from the very word that admitted the call
+            // trips: of two racing records, one transition.
+            let word = Word::decode(w);
+            let next = word.next(State::Open);
+            if self.cas(w, next).is_ok() {
+                self.entered(word, next, self.now());
+            }
+        }
+    }
+
+    /// An outcome of a half-open probe.
+    fn record_probe(&self, raw: RawPermit, failed: bool, measured: Option<u64>) {
+        let inner = &*self.inner;
+        let timed = inner.slow_nanos.is_some()
+            || inner
+                .config
+                .0
+                .max_wait_duration_in_half_open_state
+                .is_some();
+        let clock = if timed { inner.clock.now_nanos() } else { 0 };
+        let slow = self.is_slow(raw, clock, measured);
+        let now = clock.saturating_sub(inner.origin);
+        let mut w = inner.state.load(Ordering::Acquire);
+        loop {
+            let word = Word::decode(w);
+            if word.gen != raw.gen() {
+                return;
+            }
+            if let Some(ran_out) = self.half_open_expired(word, now) {
+                // Recorded after the phase ran out of time: a timer
+                // would have reopened the breaker already, and this
+                // outcome would have been too late to count.
+                return self.time_out_probes(w, word, ran_out);
+            }
+            let mut counted = word;
+            counted.probes.done += 1;
+            counted.probes.failed += failed as u8;
+            counted.probes.slow += slow as u8;
+            let p = counted.probes;
+            // resilience4j judges as soon as the minimum number of
+            // probes has completed; later probes of the phase are
+            // then late calls of an earlier generation.
+            let next = if p.done as u32 >= inner.probe_thresholds.min_calls {
+                let judged = Counts {
+                    calls: p.done as u32,
+                    failed: p.failed as u32,
+                    slow: p.slow as u32,
                 };
-                let slow = self.is_slow(raw, now, measured);
-                let is_current = || self.word().gen == raw.gen();
-                let trip = inner.window.record(
-                    &inner.thresholds,
-                    raw.gen(),
-                    now,
-                    (failed, slow),
-                    is_current,
-                );
-                if trip == Some(true) && word.state == State::Closed {
-                    // Only the CAS from the very word that admitted the call
-                    // trips: of two racing records, one transition.
-                    let next = word.next(State::Open);
-                    if self.cas(w, next).is_ok() {
+                if inner.probe_thresholds.trips(judged) {
+                    counted.next(State::Open)
+                } else {
+                    counted.next(State::Closed)
+                }
+            } else {
+                counted
+            };
+            match self.cas(w, next) {
+                Ok(()) => {
+                    if next.gen != word.gen {
                         self.entered(word, next, self.now());
                     }
+                    return;
                 }
+                Err(now) => w = now,
             }
-            State::HalfOpen => {
-                let timed = inner.slow_nanos.is_some()
-                    || inner
-                        .config
-                        .0
-                        .max_wait_duration_in_half_open_state
-                        .is_some();
-                let clock = if timed { inner.clock.now_nanos() } else { 0 };
-                let slow = self.is_slow(raw, clock, measured);
-                let now = clock.saturating_sub(inner.origin);
-                let mut w = inner.state.load(Ordering::Acquire);
-                loop {
-                    let word = Word::decode(w);
-                    if word.gen != raw.gen() {
-                        return;
-                    }
-                    if let Some(ran_out) = self.half_open_expired(word, now) {
-                        // Recorded after the phase ran out of time: a timer
-                        // would have reopened the breaker already, and this
-                        // outcome would have been too late to count.
-                        return self.time_out_probes(w, word, ran_out);
-                    }
-                    let mut counted = word;
-                    counted.probes.done += 1;
-                    counted.probes.failed += failed as u8;
-                    counted.probes.slow += slow as u8;
-                    let p = counted.probes;
-                    // resilience4j judges as soon as the minimum number of
-                    // probes has completed; later probes of the phase are
-                    // then late calls of an earlier generation.
-                    let next = if p.done as u32 >= inner.probe_thresholds.min_calls {
-                        let judged = Counts {
-                            calls: p.done as u32,
-                            failed: p.failed as u32,
-                            slow: p.slow as u32,
-                        };
-                        if inner.probe_thresholds.trips(judged) {
-                            counted.next(State::Open)
-                        } else {
-                            counted.next(State::Closed)
-                        }
-                    } else {
-                        counted
-                    };
-                    match self.cas(w, next) {
-                        Ok(()) => {
-                            if next.gen != word.gen {
-                                self.entered(word, next, self.now());
-                            }
-                            return;
-                        }
-                        Err(now) => w = now,
-                    }
-                }
-            }
-            State::Disabled | State::Open | State::ForcedOpen => {}
         }
     }
 

@@ -155,6 +155,8 @@ pub(crate) struct TimeWindow {
     /// second finds its bucket with a mask instead of a division (each
     /// bucket is keyed by its second, so spare ones are simply unused).
     ring: usize,
+    /// Buckets from one stripe's first to the next one's: `ring + GAP`.
+    stride: usize,
     buckets: Box<[Bucket]>,
     /// When a success must evaluate too, although it cannot raise a rate by
     /// itself: 0 while the window holds no failure and no slow call (rates
@@ -182,6 +184,7 @@ impl TimeWindow {
             min_calls,
             stripes,
             ring,
+            stride: ring + GAP,
             buckets: (0..stripes * (ring + GAP))
                 .map(|_| Bucket::default())
                 .collect(),
@@ -191,7 +194,7 @@ impl TimeWindow {
 
     #[inline]
     fn bucket(&self, stripe: usize, sec: u64) -> &Bucket {
-        &self.buckets[stripe * (self.ring + GAP) + (sec as usize & (self.ring - 1))]
+        &self.buckets[stripe * self.stride + (sec as usize & (self.ring - 1))]
     }
 
     #[inline]
