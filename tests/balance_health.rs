@@ -138,7 +138,7 @@ fn an_endpoint_that_leaves_while_ejected_is_reported_removed_not_returned() {
     assert_eq!(s.events(), ["ejected 2 ConsecutiveFailures 30s"]);
     s.chooser.remove(&2).expect("in the set");
     s.chooser.insert(1, 1); // replaces endpoint 1, which was healthy
-    // Its ejection ends without a return.
+                            // Its ejection ends without a return.
     s.clock.advance(BASE);
     assert!(s.chooser.pick().is_ok());
     assert_eq!(

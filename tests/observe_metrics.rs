@@ -15,13 +15,11 @@
 fn metrics_observer_reports_every_layer() {
     use std::time::Duration;
 
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use seawall::balance::EjectionReason;
     use seawall::breaker::State;
     use seawall::bulkhead::Rejection;
     use seawall::observe::{Event, MetricsObserver, Observer};
 
-    type Series = (&'static str, &'static [(&'static str, &'static str)], f64);
     let secs = Duration::from_secs;
     let ejected = |endpoint| Event::BalanceEjected {
         name: "web",
@@ -399,49 +397,121 @@ fn metrics_observer_reports_every_layer() {
         ),
     ];
     for (row, events, expected) in rows {
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
         let observer = MetricsObserver::new();
-        metrics::with_local_recorder(&recorder, || {
+        let recorded = recording(|| {
             for event in events {
                 observer.on_event(event);
             }
         });
-        let mut recorded: Vec<Recorded> = snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| {
-                let key = key.key();
-                let labels = key
-                    .labels()
-                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                    .collect();
-                let value = match value {
-                    DebugValue::Counter(n) => n as f64,
-                    DebugValue::Gauge(g) => g.into_inner(),
-                    DebugValue::Histogram(_) => panic!("{row}: no histograms"),
-                };
-                (key.name().to_owned(), labels, value)
-            })
-            .collect();
-        let mut expected: Vec<Recorded> = expected
-            .iter()
-            .map(|(name, labels, value)| {
-                let labels = labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                (name.to_string(), labels, *value)
-            })
-            .collect();
-        let order = |a: &Recorded, b: &Recorded| (&a.0, &a.1).cmp(&(&b.0, &b.1));
-        recorded.sort_by(order);
-        expected.sort_by(order);
-        assert_eq!(recorded, expected, "{row}");
+        assert_eq!(recorded, series(expected), "{row}");
     }
 }
 
-/// A recorded series: name, labels in order, value.
+/// Refusals and limit changes through the real layers reach the recorder
+/// under the layers' names.
+#[cfg(all(feature = "metrics", feature = "bulkhead", feature = "limit"))]
+#[test]
+fn layers_report_through_the_metrics_observer() {
+    use seawall::bulkhead::BulkheadLayer;
+    use seawall::limit::{algorithm::Fixed, Limiter};
+    use seawall::observe::MetricsObserver;
+
+    let observer = MetricsObserver::new();
+    let recorded = recording(|| {
+        let bulkhead = BulkheadLayer::builder()
+            .name("pool")
+            .max_concurrent_calls(1)
+            .observer(observer.clone())
+            .build()
+            .expect("valid config");
+        let limiter = Limiter::builder(Fixed::new(1).expect("valid"))
+            .name("api")
+            .observer(observer.clone())
+            .build()
+            .expect("valid config");
+        let _held = (bulkhead.try_acquire(), limiter.try_acquire());
+        for _ in 0..2 {
+            assert!(bulkhead.try_acquire().is_err());
+        }
+        assert!(limiter.try_acquire().is_err());
+        bulkhead.set_max_concurrent_calls(3).expect("valid");
+    });
+    let expected: &[Series] = &[
+        (
+            "seawall_bulkhead_max_concurrent_calls",
+            &[("bulkhead", "pool")],
+            3.0,
+        ),
+        (
+            "seawall_bulkhead_rejections_total",
+            &[("bulkhead", "pool"), ("reason", "full")],
+            2.0,
+        ),
+        ("seawall_limiter_limit", &[("limiter", "api")], 1.0),
+        (
+            "seawall_limiter_rejections_total",
+            &[("limiter", "api"), ("reason", "full")],
+            1.0,
+        ),
+    ];
+    assert_eq!(recorded, series(expected));
+}
+
+/// An expected series: name, labels in order, value.
+#[cfg(feature = "metrics")]
+type Series = (&'static str, &'static [(&'static str, &'static str)], f64);
+
+/// Every series a local recorder holds after `f`, in name and label order.
+#[cfg(feature = "metrics")]
+fn recording(f: impl FnOnce()) -> Vec<Recorded> {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, f);
+    let mut recorded: Vec<Recorded> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            let value = match value {
+                DebugValue::Counter(n) => n as f64,
+                DebugValue::Gauge(g) => g.into_inner(),
+                DebugValue::Histogram(_) => panic!("no histograms"),
+            };
+            (key.name().to_owned(), labels, value)
+        })
+        .collect();
+    recorded.sort_by(order);
+    recorded
+}
+
+/// `expected` as recorded series, in the same order.
+#[cfg(feature = "metrics")]
+fn series(expected: &[Series]) -> Vec<Recorded> {
+    let mut series: Vec<Recorded> = expected
+        .iter()
+        .map(|(name, labels, value)| {
+            let labels = labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            (name.to_string(), labels, *value)
+        })
+        .collect();
+    series.sort_by(order);
+    series
+}
+
+#[cfg(feature = "metrics")]
+fn order(a: &Recorded, b: &Recorded) -> std::cmp::Ordering {
+    (&a.0, &a.1).cmp(&(&b.0, &b.1))
+}
+
 #[cfg(feature = "metrics")]
 type Recorded = (String, Vec<(String, String)>, f64);
