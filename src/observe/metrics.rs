@@ -32,7 +32,8 @@ use super::{Event, Observer};
 /// `bulkhead::Rejection`, `balance::EjectionReason`); an endpoint is its
 /// key as `Debug`. Nothing is reported on the healthy call path, so a
 /// gauge appears with its instance's first event, and in-flight counts are
-/// read from the layers themselves (e.g. `Bulkhead::in_flight`).
+/// read from the layers themselves (`BulkheadLayer::in_flight`,
+/// `Limiter::in_flight`, `CircuitBreaker::metrics`).
 ///
 /// Handles are registered with the recorder once per instance and label
 /// set, at its first event, and kept: after that an event allocates
