@@ -12,8 +12,10 @@ use super::{Event, Observer};
 /// `metrics-exporter-prometheus`).
 ///
 /// Every name starts with `seawall_<layer>_`, and every metric carries the
-/// instance's name ([`name`](crate::breaker::Builder::name) on its builder)
-/// as a label named after its layer:
+/// instance's name (`name` on its builder) as a label named after its
+/// layer. Instances left unnamed share their layer's default name, and so
+/// their series: name each one. One observer may serve every layer; a
+/// breaker and a bulkhead of the same name stay apart.
 ///
 /// | metric | kind | labels | meaning |
 /// | --- | --- | --- | --- |
@@ -42,12 +44,17 @@ use super::{Event, Observer};
 /// further ones in a map behind a read lock. The recorder is the one in
 /// place at that first event. Clones share the registered handles; the
 /// observer keeps one set per name it has seen (as the recorder keeps one
-/// series per label set), so keyed layers over unbounded keys grow both.
+/// series per label set), so keyed layers over unbounded keys grow both;
+/// a balancer's endpoint that leaves the set lets its handles go.
 ///
 /// ```
 /// use seawall::breaker::CircuitBreaker;
 /// use seawall::observe::MetricsObserver;
-/// let breaker = CircuitBreaker::builder().observer(MetricsObserver::new()).build()?;
+///
+/// // One observer for every layer; each instance named for its label.
+/// let observer = MetricsObserver::new();
+/// let users = CircuitBreaker::builder().name("users").observer(observer.clone()).build()?;
+/// let orders = CircuitBreaker::builder().name("orders").observer(observer).build()?;
 /// # Ok::<(), seawall::ConfigError>(())
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
