@@ -33,104 +33,39 @@ fn metrics_observer_reports_every_layer() {
         endpoint,
         ejected,
     };
+    #[rustfmt::skip]
     let rows: [(&str, &[Event<'_>], &[Series]); 5] = [
         (
             "breaker",
             &[
-                Event::BreakerTransition {
-                    name: "db",
-                    from: State::Closed,
-                    to: State::Open,
-                    generation: 1,
-                },
-                Event::BreakerRejected {
-                    name: "db",
-                    state: State::Open,
-                    retry_after: Some(secs(3)),
-                },
-                Event::BreakerRejected {
-                    name: "db",
-                    state: State::Open,
-                    retry_after: None,
-                },
-                Event::BreakerTransition {
-                    name: "db",
-                    from: State::Open,
-                    to: State::HalfOpen,
-                    generation: 2,
-                },
-                Event::BreakerRejected {
-                    name: "db",
-                    state: State::HalfOpen,
-                    retry_after: None,
-                },
+                Event::BreakerTransition { name: "db", from: State::Closed, to: State::Open, generation: 1 },
+                Event::BreakerRejected { name: "db", state: State::Open, retry_after: Some(secs(3)) },
+                Event::BreakerRejected { name: "db", state: State::Open, retry_after: None },
+                Event::BreakerTransition { name: "db", from: State::Open, to: State::HalfOpen, generation: 2 },
+                Event::BreakerRejected { name: "db", state: State::HalfOpen, retry_after: None },
                 Event::BreakerReset { name: "db" },
             ],
             &[
                 ("seawall_breaker_state", &[("breaker", "db")], 0.0),
                 ("seawall_breaker_resets_total", &[("breaker", "db")], 1.0),
-                (
-                    "seawall_breaker_transitions_total",
-                    &[("breaker", "db"), ("from", "closed"), ("to", "open")],
-                    1.0,
-                ),
-                (
-                    "seawall_breaker_transitions_total",
-                    &[("breaker", "db"), ("from", "open"), ("to", "half_open")],
-                    1.0,
-                ),
-                (
-                    "seawall_breaker_rejections_total",
-                    &[("breaker", "db"), ("state", "open")],
-                    2.0,
-                ),
-                (
-                    "seawall_breaker_rejections_total",
-                    &[("breaker", "db"), ("state", "half_open")],
-                    1.0,
-                ),
+                ("seawall_breaker_transitions_total", &[("breaker", "db"), ("from", "closed"), ("to", "open")], 1.0),
+                ("seawall_breaker_transitions_total", &[("breaker", "db"), ("from", "open"), ("to", "half_open")], 1.0),
+                ("seawall_breaker_rejections_total", &[("breaker", "db"), ("state", "open")], 2.0),
+                ("seawall_breaker_rejections_total", &[("breaker", "db"), ("state", "half_open")], 1.0),
             ],
         ),
         (
             "bulkhead",
             &[
-                Event::BulkheadLimitChanged {
-                    name: "pool",
-                    from: 10,
-                    to: 4,
-                },
-                Event::BulkheadRejected {
-                    name: "pool",
-                    max_concurrent_calls: 4,
-                    reason: Rejection::Full,
-                },
-                Event::BulkheadRejected {
-                    name: "pool",
-                    max_concurrent_calls: 4,
-                    reason: Rejection::Full,
-                },
-                Event::BulkheadRejected {
-                    name: "pool",
-                    max_concurrent_calls: 4,
-                    reason: Rejection::WaitTimedOut,
-                },
+                Event::BulkheadLimitChanged { name: "pool", from: 10, to: 4 },
+                Event::BulkheadRejected { name: "pool", max_concurrent_calls: 4, reason: Rejection::Full },
+                Event::BulkheadRejected { name: "pool", max_concurrent_calls: 4, reason: Rejection::Full },
+                Event::BulkheadRejected { name: "pool", max_concurrent_calls: 4, reason: Rejection::WaitTimedOut },
             ],
             &[
-                (
-                    "seawall_bulkhead_max_concurrent_calls",
-                    &[("bulkhead", "pool")],
-                    4.0,
-                ),
-                (
-                    "seawall_bulkhead_rejections_total",
-                    &[("bulkhead", "pool"), ("reason", "full")],
-                    2.0,
-                ),
-                (
-                    "seawall_bulkhead_rejections_total",
-                    &[("bulkhead", "pool"), ("reason", "wait_timed_out")],
-                    1.0,
-                ),
+                ("seawall_bulkhead_max_concurrent_calls", &[("bulkhead", "pool")], 4.0),
+                ("seawall_bulkhead_rejections_total", &[("bulkhead", "pool"), ("reason", "full")], 2.0),
+                ("seawall_bulkhead_rejections_total", &[("bulkhead", "pool"), ("reason", "wait_timed_out")], 1.0),
             ],
         ),
         (
@@ -138,110 +73,29 @@ fn metrics_observer_reports_every_layer() {
             // not seen move).
             "limit",
             &[
-                Event::LimitChanged {
-                    name: "api",
-                    from: 20,
-                    to: 21,
-                },
-                Event::LimitRejected {
-                    name: "api",
-                    limit: 18,
-                    partition: None,
-                    waited: None,
-                },
-                Event::LimitRejected {
-                    name: "api",
-                    limit: 18,
-                    partition: Some("batch"),
-                    waited: None,
-                },
-                Event::LimitRejected {
-                    name: "api",
-                    limit: 18,
-                    partition: Some("batch"),
-                    waited: Some(secs(1)),
-                },
-                Event::LimitRejected {
-                    name: "api",
-                    limit: 18,
-                    partition: Some("live"),
-                    waited: Some(secs(1)),
-                },
-                Event::LimitRejected {
-                    name: "api",
-                    limit: 18,
-                    partition: Some("live"),
-                    waited: Some(secs(2)),
-                },
+                Event::LimitChanged { name: "api", from: 20, to: 21 },
+                Event::LimitRejected { name: "api", limit: 18, partition: None, waited: None },
+                Event::LimitRejected { name: "api", limit: 18, partition: Some("batch"), waited: None },
+                Event::LimitRejected { name: "api", limit: 18, partition: Some("batch"), waited: Some(secs(1)) },
+                Event::LimitRejected { name: "api", limit: 18, partition: Some("live"), waited: Some(secs(1)) },
+                Event::LimitRejected { name: "api", limit: 18, partition: Some("live"), waited: Some(secs(2)) },
             ],
             &[
                 ("seawall_limiter_limit", &[("limiter", "api")], 18.0),
-                (
-                    "seawall_limiter_rejections_total",
-                    &[("limiter", "api"), ("reason", "full")],
-                    1.0,
-                ),
-                (
-                    "seawall_limiter_rejections_total",
-                    &[
-                        ("limiter", "api"),
-                        ("reason", "full"),
-                        ("partition", "batch"),
-                    ],
-                    1.0,
-                ),
-                (
-                    "seawall_limiter_rejections_total",
-                    &[
-                        ("limiter", "api"),
-                        ("reason", "wait_timed_out"),
-                        ("partition", "batch"),
-                    ],
-                    1.0,
-                ),
-                (
-                    "seawall_limiter_rejections_total",
-                    &[
-                        ("limiter", "api"),
-                        ("reason", "wait_timed_out"),
-                        ("partition", "live"),
-                    ],
-                    2.0,
-                ),
+                ("seawall_limiter_rejections_total", &[("limiter", "api"), ("reason", "full")], 1.0),
+                ("seawall_limiter_rejections_total", &[("limiter", "api"), ("reason", "full"), ("partition", "batch")], 1.0),
+                ("seawall_limiter_rejections_total", &[("limiter", "api"), ("reason", "wait_timed_out"), ("partition", "batch")], 1.0),
+                ("seawall_limiter_rejections_total", &[("limiter", "api"), ("reason", "wait_timed_out"), ("partition", "live")], 2.0),
             ],
         ),
         (
             "balance",
             &[
-                Event::BalanceEjected {
-                    name: "web",
-                    endpoint: "\"a\"",
-                    reason: EjectionReason::ConsecutiveFailures,
-                    duration: secs(30),
-                    ejections: 1,
-                },
-                Event::BalanceEjected {
-                    name: "web",
-                    endpoint: "\"b\"",
-                    reason: EjectionReason::SuccessRate,
-                    duration: secs(30),
-                    ejections: 1,
-                },
-                Event::BalanceReturned {
-                    name: "web",
-                    endpoint: "\"a\"",
-                },
-                Event::BalanceEjected {
-                    name: "web",
-                    endpoint: "\"a\"",
-                    reason: EjectionReason::ConsecutiveFailures,
-                    duration: secs(60),
-                    ejections: 2,
-                },
-                Event::BalanceReturned {
-                    name: "web",
-                    endpoint: "\"a\"",
-                },
+                Event::BalanceEjected { name: "web", endpoint: "\"a\"", reason: EjectionReason::ConsecutiveFailures, duration: secs(30), ejections: 1 },
+                Event::BalanceEjected { name: "web", endpoint: "\"b\"", reason: EjectionReason::SuccessRate, duration: secs(30), ejections: 1 },
+                Event::BalanceReturned { name: "web", endpoint: "\"a\"" },
+                Event::BalanceEjected { name: "web", endpoint: "\"a\"", reason: EjectionReason::ConsecutiveFailures, duration: secs(60), ejections: 2 },
+                Event::BalanceReturned { name: "web", endpoint: "\"a\"" },
                 // An ejected endpoint leaves, comes back, is ejected and
                 // leaves again; one that was never ejected leaves no series.
                 ejected("\"c\""),
@@ -251,48 +105,12 @@ fn metrics_observer_reports_every_layer() {
                 removed("\"c\"", true),
             ],
             &[
-                (
-                    "seawall_balancer_endpoint_ejected",
-                    &[("balancer", "web"), ("endpoint", "\"a\"")],
-                    0.0,
-                ),
-                (
-                    "seawall_balancer_endpoint_ejected",
-                    &[("balancer", "web"), ("endpoint", "\"c\"")],
-                    0.0,
-                ),
-                (
-                    "seawall_balancer_ejections_total",
-                    &[
-                        ("balancer", "web"),
-                        ("endpoint", "\"c\""),
-                        ("reason", "consecutive_failures"),
-                    ],
-                    2.0,
-                ),
-                (
-                    "seawall_balancer_endpoint_ejected",
-                    &[("balancer", "web"), ("endpoint", "\"b\"")],
-                    1.0,
-                ),
-                (
-                    "seawall_balancer_ejections_total",
-                    &[
-                        ("balancer", "web"),
-                        ("endpoint", "\"a\""),
-                        ("reason", "consecutive_failures"),
-                    ],
-                    2.0,
-                ),
-                (
-                    "seawall_balancer_ejections_total",
-                    &[
-                        ("balancer", "web"),
-                        ("endpoint", "\"b\""),
-                        ("reason", "success_rate"),
-                    ],
-                    1.0,
-                ),
+                ("seawall_balancer_endpoint_ejected", &[("balancer", "web"), ("endpoint", "\"a\"")], 0.0),
+                ("seawall_balancer_endpoint_ejected", &[("balancer", "web"), ("endpoint", "\"b\"")], 1.0),
+                ("seawall_balancer_endpoint_ejected", &[("balancer", "web"), ("endpoint", "\"c\"")], 0.0),
+                ("seawall_balancer_ejections_total", &[("balancer", "web"), ("endpoint", "\"a\""), ("reason", "consecutive_failures")], 2.0),
+                ("seawall_balancer_ejections_total", &[("balancer", "web"), ("endpoint", "\"b\""), ("reason", "success_rate")], 1.0),
+                ("seawall_balancer_ejections_total", &[("balancer", "web"), ("endpoint", "\"c\""), ("reason", "consecutive_failures")], 2.0),
             ],
         ),
         (
@@ -300,99 +118,30 @@ fn metrics_observer_reports_every_layer() {
             // name's handles come from the map, apart from the first's.
             "two instances",
             &[
-                Event::BreakerRejected {
-                    name: "a",
-                    state: State::Open,
-                    retry_after: None,
-                },
-                Event::BreakerRejected {
-                    name: "b",
-                    state: State::Open,
-                    retry_after: None,
-                },
-                Event::BreakerRejected {
-                    name: "b",
-                    state: State::Open,
-                    retry_after: None,
-                },
-                Event::BulkheadLimitChanged {
-                    name: "a",
-                    from: 1,
-                    to: 2,
-                },
-                Event::BulkheadLimitChanged {
-                    name: "b",
-                    from: 1,
-                    to: 3,
-                },
-                Event::LimitChanged {
-                    name: "a",
-                    from: 1,
-                    to: 4,
-                },
-                Event::LimitChanged {
-                    name: "b",
-                    from: 1,
-                    to: 5,
-                },
-                Event::BalanceReturned {
-                    name: "a",
-                    endpoint: "1",
-                },
-                Event::BalanceEjected {
-                    name: "b",
-                    endpoint: "1",
-                    reason: EjectionReason::SuccessRate,
-                    duration: secs(1),
-                    ejections: 1,
-                },
+                Event::BreakerRejected { name: "a", state: State::Open, retry_after: None },
+                Event::BreakerRejected { name: "b", state: State::Open, retry_after: None },
+                Event::BreakerRejected { name: "b", state: State::Open, retry_after: None },
+                Event::BulkheadLimitChanged { name: "a", from: 1, to: 2 },
+                Event::BulkheadLimitChanged { name: "b", from: 1, to: 3 },
+                Event::LimitChanged { name: "a", from: 1, to: 4 },
+                Event::LimitChanged { name: "b", from: 1, to: 5 },
+                Event::BalanceReturned { name: "a", endpoint: "1" },
+                Event::BalanceEjected { name: "b", endpoint: "1", reason: EjectionReason::SuccessRate, duration: secs(1), ejections: 1 },
             ],
             &[
                 ("seawall_breaker_state", &[("breaker", "a")], 0.0),
                 ("seawall_breaker_resets_total", &[("breaker", "a")], 0.0),
-                (
-                    "seawall_breaker_rejections_total",
-                    &[("breaker", "a"), ("state", "open")],
-                    1.0,
-                ),
+                ("seawall_breaker_rejections_total", &[("breaker", "a"), ("state", "open")], 1.0),
                 ("seawall_breaker_state", &[("breaker", "b")], 0.0),
                 ("seawall_breaker_resets_total", &[("breaker", "b")], 0.0),
-                (
-                    "seawall_breaker_rejections_total",
-                    &[("breaker", "b"), ("state", "open")],
-                    2.0,
-                ),
-                (
-                    "seawall_bulkhead_max_concurrent_calls",
-                    &[("bulkhead", "a")],
-                    2.0,
-                ),
-                (
-                    "seawall_bulkhead_max_concurrent_calls",
-                    &[("bulkhead", "b")],
-                    3.0,
-                ),
+                ("seawall_breaker_rejections_total", &[("breaker", "b"), ("state", "open")], 2.0),
+                ("seawall_bulkhead_max_concurrent_calls", &[("bulkhead", "a")], 2.0),
+                ("seawall_bulkhead_max_concurrent_calls", &[("bulkhead", "b")], 3.0),
                 ("seawall_limiter_limit", &[("limiter", "a")], 4.0),
                 ("seawall_limiter_limit", &[("limiter", "b")], 5.0),
-                (
-                    "seawall_balancer_endpoint_ejected",
-                    &[("balancer", "a"), ("endpoint", "1")],
-                    0.0,
-                ),
-                (
-                    "seawall_balancer_endpoint_ejected",
-                    &[("balancer", "b"), ("endpoint", "1")],
-                    1.0,
-                ),
-                (
-                    "seawall_balancer_ejections_total",
-                    &[
-                        ("balancer", "b"),
-                        ("endpoint", "1"),
-                        ("reason", "success_rate"),
-                    ],
-                    1.0,
-                ),
+                ("seawall_balancer_endpoint_ejected", &[("balancer", "a"), ("endpoint", "1")], 0.0),
+                ("seawall_balancer_endpoint_ejected", &[("balancer", "b"), ("endpoint", "1")], 1.0),
+                ("seawall_balancer_ejections_total", &[("balancer", "b"), ("endpoint", "1"), ("reason", "success_rate")], 1.0),
             ],
         ),
     ];
