@@ -41,10 +41,21 @@ where
     }
 }
 
+/// Allocations made while `f` runs once: for a step that changes state.
 fn allocations_during(f: impl FnOnce()) -> u64 {
     let before = dhat::HeapStats::get().total_blocks;
     f();
     dhat::HeapStats::get().total_blocks - before
+}
+
+/// The fewest allocations over three runs of `f`: dhat counts the whole
+/// process, and now and then a block or four come from outside the test's
+/// thread; an allocation per event would show in every run.
+fn fewest_allocations(mut f: impl FnMut()) -> u64 {
+    (0..3)
+        .map(|_| allocations_during(&mut f))
+        .min()
+        .expect("three runs")
 }
 
 #[test]
@@ -94,7 +105,7 @@ fn no_allocation_per_call() {
         for _ in 0..200 {
             call(&mut svc, &waker, false);
         }
-        let healthy = allocations_during(|| {
+        let healthy = fewest_allocations(|| {
             for _ in 0..1_000 {
                 assert!(call(&mut svc, &waker, false));
             }
@@ -121,7 +132,7 @@ fn no_allocation_per_call() {
         assert_eq!(breaker.state(), State::Closed, "{name}: probes closed it");
 
         // Outside the layer: owned permits, measured samples and `call`.
-        let owned = allocations_during(|| {
+        let owned = fewest_allocations(|| {
             for i in 0..1_000u32 {
                 let permit = breaker.try_acquire_owned().expect("closed");
                 if i % 2 == 0 {
@@ -132,7 +143,7 @@ fn no_allocation_per_call() {
             }
         });
         assert_eq!(owned, 0, "{name}: allocations with owned permits");
-        let called = allocations_during(|| {
+        let called = fewest_allocations(|| {
             for _ in 0..1_000 {
                 let mut cx = Context::from_waker(&waker);
                 let fut = pin!(breaker.call(async { Ok::<_, ()>(()) }));
@@ -506,15 +517,4 @@ fn metrics_observer_allocates_once_per_label_set() {
         });
         assert_eq!(refusing, 0, "allocations per reported refusal");
     });
-}
-
-/// The fewest allocations over three runs of `f`: dhat counts the whole
-/// process, and now and then a block or four come from outside the test's
-/// thread; an allocation per event would show in every run.
-#[cfg(feature = "metrics")]
-fn fewest_allocations(mut f: impl FnMut()) -> u64 {
-    (0..3)
-        .map(|_| allocations_during(&mut f))
-        .min()
-        .expect("three runs")
 }
