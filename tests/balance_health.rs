@@ -57,6 +57,12 @@ impl Scene {
                 Event::BalanceReturned { endpoint, .. } => {
                     log.lock().unwrap().push(format!("returned {endpoint}"))
                 }
+                Event::BalanceRemoved {
+                    endpoint, ejected, ..
+                } => log
+                    .lock()
+                    .unwrap()
+                    .push(format!("removed {endpoint} (ejected: {ejected})")),
                 _ => {}
             });
         let chooser = configure(builder).build().unwrap();
@@ -123,6 +129,22 @@ fn consecutive_failures_eject_and_the_time_grows_with_each_ejection() {
     s.clock.advance(BASE);
     assert!(s.send(400, &[])[2] > 0);
     assert_eq!(s.events(), ["returned 2"]);
+}
+
+#[test]
+fn an_endpoint_that_leaves_while_ejected_is_reported_removed_not_returned() {
+    let mut s = Scene::new(4, |b| b.consecutive_failures(3).max_ejection_percent(50.0));
+    s.send(400, &[2]);
+    assert_eq!(s.events(), ["ejected 2 ConsecutiveFailures 30s"]);
+    s.chooser.remove(&2).expect("in the set");
+    s.chooser.insert(1, 1); // replaces endpoint 1, which was healthy
+                            // Its ejection ends without a return.
+    s.clock.advance(BASE);
+    assert!(s.chooser.pick().is_ok());
+    assert_eq!(
+        s.events(),
+        ["removed 2 (ejected: true)", "removed 1 (ejected: false)"]
+    );
 }
 
 #[test]

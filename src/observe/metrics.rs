@@ -5,15 +5,27 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
+#[cfg(feature = "balance")]
+use self::handles::balancer;
+#[cfg(feature = "breaker")]
+use self::handles::breaker;
+#[cfg(feature = "bulkhead")]
+use self::handles::bulkhead;
+#[cfg(feature = "limit")]
+use self::handles::limiter;
 use super::{Event, Observer};
+
+mod handles;
 
 /// Reports events through the `metrics` facade (feature `metrics`). It
 /// installs no recorder: the application chooses one (for Prometheus,
 /// `metrics-exporter-prometheus`).
 ///
 /// Every name starts with `seawall_<layer>_`, and every metric carries the
-/// instance's name ([`name`](crate::breaker::Builder::name) on its builder)
-/// as a label named after its layer:
+/// instance's name (`name` on its builder) as a label named after its
+/// layer. Instances left unnamed share their layer's default name, and so
+/// their series: name each one. One observer may serve every layer; a
+/// breaker and a bulkhead of the same name stay apart.
 ///
 /// | metric | kind | labels | meaning |
 /// | --- | --- | --- | --- |
@@ -26,13 +38,14 @@ use super::{Event, Observer};
 /// | `seawall_limiter_limit` | gauge | `limiter` | the adaptive limit, set when it moves and at each rejection |
 /// | `seawall_limiter_rejections_total` | counter | `limiter`, `reason`, and `partition` if the call had one | calls refused: `full` (at once), or `wait_timed_out` |
 /// | `seawall_balancer_ejections_total` | counter | `balancer`, `endpoint`, `reason` | outlier ejections: `consecutive_failures`, or `success_rate` |
-/// | `seawall_balancer_endpoint_ejected` | gauge | `balancer`, `endpoint` | 1 while the endpoint is ejected, 0 once it returns |
+/// | `seawall_balancer_endpoint_ejected` | gauge | `balancer`, `endpoint` | 1 while the endpoint is ejected, 0 once it returns or leaves the set |
 ///
 /// Label values are the `as_str` of the event's enums (`State`,
 /// `bulkhead::Rejection`, `balance::EjectionReason`); an endpoint is its
 /// key as `Debug`. Nothing is reported on the healthy call path, so a
 /// gauge appears with its instance's first event, and in-flight counts are
-/// read from the layers themselves (e.g. `Bulkhead::in_flight`).
+/// read from the layers themselves (`BulkheadLayer::in_flight`,
+/// `Limiter::in_flight`, `CircuitBreaker::metrics`).
 ///
 /// Handles are registered with the recorder once per instance and label
 /// set, at its first event, and kept: after that an event allocates
@@ -41,12 +54,17 @@ use super::{Event, Observer};
 /// further ones in a map behind a read lock. The recorder is the one in
 /// place at that first event. Clones share the registered handles; the
 /// observer keeps one set per name it has seen (as the recorder keeps one
-/// series per label set), so keyed layers over unbounded keys grow both.
+/// series per label set), so keyed layers over unbounded keys grow both;
+/// a balancer's endpoint that leaves the set lets its handles go.
 ///
 /// ```
 /// use seawall::breaker::CircuitBreaker;
 /// use seawall::observe::MetricsObserver;
-/// let breaker = CircuitBreaker::builder().observer(MetricsObserver::new()).build()?;
+///
+/// // One observer for every layer; each instance named for its label.
+/// let observer = MetricsObserver::new();
+/// let users = CircuitBreaker::builder().name("users").observer(observer.clone()).build()?;
+/// let orders = CircuitBreaker::builder().name("orders").observer(observer).build()?;
 /// # Ok::<(), seawall::ConfigError>(())
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
@@ -142,6 +160,12 @@ impl Observer for MetricsObserver {
                     h.endpoint(endpoint, |e| e.ejected.set(0.0))
                 })
             }
+            #[cfg(feature = "balance")]
+            Event::BalanceRemoved { name, endpoint, .. } => {
+                layers
+                    .balancers
+                    .with(name, balancer::Handles::new, |h| h.forget(endpoint))
+            }
             Event::_Never(_, never) => match never {},
         }
     }
@@ -209,6 +233,21 @@ impl<H> Registry<H> {
         let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
         f(others.entry(name.into()).or_insert_with(|| new(name)))
     }
+
+    /// Runs `f` on `name`'s handles if it has any, and lets them go (but
+    /// the first name's, which stay for the observer's life).
+    #[cfg(feature = "balance")]
+    fn forget(&self, name: &str, f: impl FnOnce(&H)) {
+        match self.first.get() {
+            Some((first, handles)) if &**first == name => f(handles),
+            _ => {
+                let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(handles) = others.remove(name) {
+                    f(&handles)
+                }
+            }
+        }
+    }
 }
 
 /// Counters of one metric that differ by an enum label, registered on the
@@ -230,230 +269,5 @@ impl<const N: usize> fmt::Debug for Labelled<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let used = self.0.iter().filter(|c| c.get().is_some()).count();
         f.debug_struct("Labelled").field("used", &used).finish()
-    }
-}
-
-#[cfg(feature = "breaker")]
-mod breaker {
-    use ::metrics::{counter, gauge, Counter, Gauge};
-
-    use super::Labelled;
-    use crate::breaker::State;
-
-    const STATES: usize = State::ALL.len();
-
-    /// One breaker's handles.
-    #[derive(Debug)]
-    pub(super) struct Handles {
-        name: Box<str>,
-        pub(super) state: Gauge,
-        pub(super) resets: Counter,
-        rejections: Labelled<STATES>,
-        transitions: Labelled<{ STATES * STATES }>,
-    }
-
-    impl Handles {
-        pub(super) fn new(name: &str) -> Self {
-            Self {
-                name: name.into(),
-                state: gauge!("seawall_breaker_state", "breaker" => name.to_owned()),
-                resets: counter!("seawall_breaker_resets_total", "breaker" => name.to_owned()),
-                rejections: Labelled::new(),
-                transitions: Labelled::new(),
-            }
-        }
-
-        pub(super) fn rejection(&self, state: State) -> &Counter {
-            self.rejections.get(usize::from(state.code()), || {
-                counter!(
-                    "seawall_breaker_rejections_total",
-                    "breaker" => self.name.to_string(),
-                    "state" => state.as_str()
-                )
-            })
-        }
-
-        pub(super) fn transition(&self, from: State, to: State) -> &Counter {
-            let i = usize::from(from.code()) * STATES + usize::from(to.code());
-            self.transitions.get(i, || {
-                counter!(
-                    "seawall_breaker_transitions_total",
-                    "breaker" => self.name.to_string(),
-                    "from" => from.as_str(),
-                    "to" => to.as_str()
-                )
-            })
-        }
-    }
-}
-
-#[cfg(feature = "bulkhead")]
-mod bulkhead {
-    use ::metrics::{counter, gauge, Counter, Gauge};
-
-    use super::Labelled;
-    use crate::bulkhead::Rejection;
-
-    /// One bulkhead's handles.
-    #[derive(Debug)]
-    pub(super) struct Handles {
-        name: Box<str>,
-        pub(super) max: Gauge,
-        rejections: Labelled<2>,
-    }
-
-    impl Handles {
-        pub(super) fn new(name: &str) -> Self {
-            Self {
-                name: name.into(),
-                max: gauge!("seawall_bulkhead_max_concurrent_calls", "bulkhead" => name.to_owned()),
-                rejections: Labelled::new(),
-            }
-        }
-
-        pub(super) fn rejection(&self, reason: Rejection) -> &Counter {
-            let i = match reason {
-                Rejection::Full => 0,
-                Rejection::WaitTimedOut => 1,
-            };
-            self.rejections.get(i, || {
-                counter!(
-                    "seawall_bulkhead_rejections_total",
-                    "bulkhead" => self.name.to_string(),
-                    "reason" => reason.as_str()
-                )
-            })
-        }
-    }
-}
-
-#[cfg(feature = "limit")]
-mod limiter {
-    use std::time::Duration;
-
-    use ::metrics::{counter, gauge, Counter, Gauge};
-
-    use super::{Labelled, Registry};
-    use crate::observe::limit_reason;
-
-    /// One limiter's handles; the rejections of calls in a partition are
-    /// apart, by partition name.
-    #[derive(Debug)]
-    pub(super) struct Handles {
-        name: Box<str>,
-        pub(super) limit: Gauge,
-        rejections: Labelled<2>,
-        partitions: Registry<Labelled<2>>,
-    }
-
-    impl Handles {
-        pub(super) fn new(name: &str) -> Self {
-            Self {
-                name: name.into(),
-                limit: gauge!("seawall_limiter_limit", "limiter" => name.to_owned()),
-                rejections: Labelled::new(),
-                partitions: Registry::default(),
-            }
-        }
-
-        /// Counts one refusal, apart by partition and reason.
-        pub(super) fn count_rejection(&self, partition: Option<&str>, waited: Option<Duration>) {
-            let reason = limit_reason(waited);
-            let i = usize::from(waited.is_some());
-            let name = &*self.name;
-            let count = |counters: &Labelled<2>| {
-                counters
-                    .get(i, || register(name, partition, reason))
-                    .increment(1)
-            };
-            match partition {
-                None => count(&self.rejections),
-                Some(p) => self.partitions.with(p, |_| Labelled::new(), count),
-            }
-        }
-    }
-
-    fn register(name: &str, partition: Option<&str>, reason: &'static str) -> Counter {
-        let name = name.to_owned();
-        match partition {
-            None => {
-                counter!("seawall_limiter_rejections_total", "limiter" => name, "reason" => reason)
-            }
-            Some(p) => counter!(
-                "seawall_limiter_rejections_total",
-                "limiter" => name,
-                "reason" => reason,
-                "partition" => p.to_owned()
-            ),
-        }
-    }
-}
-
-#[cfg(feature = "balance")]
-mod balancer {
-    use ::metrics::{counter, gauge, Counter, Gauge};
-
-    use super::{Labelled, Registry};
-    use crate::balance::EjectionReason;
-
-    /// One balancer's handles, by endpoint.
-    #[derive(Debug)]
-    pub(super) struct Handles {
-        pub(super) name: Box<str>,
-        endpoints: Registry<Endpoint>,
-    }
-
-    impl Handles {
-        pub(super) fn new(name: &str) -> Self {
-            Self {
-                name: name.into(),
-                endpoints: Registry::default(),
-            }
-        }
-
-        pub(super) fn endpoint(&self, endpoint: &str, f: impl FnOnce(&Endpoint)) {
-            self.endpoints
-                .with(endpoint, |endpoint| Endpoint::new(&self.name, endpoint), f)
-        }
-    }
-
-    /// One endpoint's handles.
-    #[derive(Debug)]
-    pub(super) struct Endpoint {
-        pub(super) ejected: Gauge,
-        ejections: Labelled<2>,
-    }
-
-    impl Endpoint {
-        fn new(balancer: &str, endpoint: &str) -> Self {
-            Self {
-                ejected: gauge!(
-                    "seawall_balancer_endpoint_ejected",
-                    "balancer" => balancer.to_owned(),
-                    "endpoint" => endpoint.to_owned()
-                ),
-                ejections: Labelled::new(),
-            }
-        }
-
-        pub(super) fn ejection(
-            &self,
-            balancer: &str,
-            endpoint: &str,
-            reason: EjectionReason,
-        ) -> &Counter {
-            let i = match reason {
-                EjectionReason::ConsecutiveFailures => 0,
-                EjectionReason::SuccessRate => 1,
-            };
-            self.ejections.get(i, || {
-                counter!(
-                    "seawall_balancer_ejections_total",
-                    "balancer" => balancer.to_owned(),
-                    "endpoint" => endpoint.to_owned(),
-                    "reason" => reason.as_str()
-                )
-            })
-        }
     }
 }

@@ -10,7 +10,7 @@
 //! | breaker | [`BreakerTransition`](Event::BreakerTransition), [`BreakerReset`](Event::BreakerReset), [`BreakerRejected`](Event::BreakerRejected) |
 //! | bulkhead | [`BulkheadRejected`](Event::BulkheadRejected), [`BulkheadLimitChanged`](Event::BulkheadLimitChanged) |
 //! | limit | [`LimitRejected`](Event::LimitRejected), [`LimitChanged`](Event::LimitChanged) |
-//! | balance | [`BalanceEjected`](Event::BalanceEjected), [`BalanceReturned`](Event::BalanceReturned) |
+//! | balance | [`BalanceEjected`](Event::BalanceEjected), [`BalanceReturned`](Event::BalanceReturned), [`BalanceRemoved`](Event::BalanceRemoved) |
 //!
 //! With feature `tracing` there is [`TracingObserver`] (targets
 //! `seawall::<layer>`), with feature `metrics` [`MetricsObserver`] (names
@@ -171,6 +171,18 @@ pub enum Event<'a> {
         name: &'a str,
         /// The endpoint (its key, as `Debug`).
         endpoint: &'a str,
+    },
+    /// An endpoint left a balancer's set: removed, or replaced by one with
+    /// the same key. Observers can forget what they kept about it; an
+    /// ejection it was serving ends without a [`BalanceReturned`](Event::BalanceReturned).
+    #[cfg(feature = "balance")]
+    BalanceRemoved {
+        /// The balancer's name.
+        name: &'a str,
+        /// The endpoint (its key, as `Debug`).
+        endpoint: &'a str,
+        /// Whether it was ejected when it left.
+        ejected: bool,
     },
     /// Keeps the lifetime in use when no capability is enabled.
     #[doc(hidden)]

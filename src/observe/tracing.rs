@@ -18,6 +18,7 @@ use super::{Event, Observer};
 /// | `seawall::limit` | `DEBUG` | concurrency limit changed | `limiter`, `from`, `to` |
 /// | `seawall::balance` | `WARN` | balancer ejected an endpoint | `balancer`, `endpoint`, `reason`, `duration_ms`, `ejections` |
 /// | `seawall::balance` | `INFO` | balancer returned an endpoint | `balancer`, `endpoint` |
+/// | `seawall::balance` | `DEBUG` | balancer removed an endpoint | `balancer`, `endpoint`, `ejected` |
 ///
 /// Rejections are at `DEBUG`: during an outage every refused call is one,
 /// and the counters of `MetricsObserver` (feature `metrics`) are the
@@ -133,6 +134,18 @@ impl Observer for TracingObserver {
                 balancer = name,
                 endpoint,
                 "balancer returned an endpoint"
+            ),
+            #[cfg(feature = "balance")]
+            Event::BalanceRemoved {
+                name,
+                endpoint,
+                ejected,
+            } => ::tracing::debug!(
+                target: "seawall::balance",
+                balancer = name,
+                endpoint,
+                ejected,
+                "balancer removed an endpoint"
             ),
             Event::_Never(_, never) => match never {},
         }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::Common;
 use crate::balance::gate::Health;
 use crate::balance::load::LoadCell;
+use crate::observe::Event;
 use crate::sync::{AtomicU32, AtomicU64, CachePadded, Ordering};
 
 /// Bit 63 of `pending`: the endpoint left the set.
@@ -111,9 +112,17 @@ impl<T> Node<T> {
     pub(crate) fn remove(&self) -> u64 {
         let prev = self.pending.fetch_or(REMOVED, Ordering::AcqRel);
         let health = self.health.swap(GONE, Ordering::AcqRel);
-        if health != 0 && health != GONE {
+        let ejected = health != 0 && health != GONE;
+        if ejected {
             self.common.ejected.fetch_sub(1, Ordering::AcqRel);
         }
+        // An ejected endpoint that leaves never returns: without this an
+        // observer would show it ejected for good.
+        self.common.config.observer.emit(&Event::BalanceRemoved {
+            name: &self.common.config.name,
+            endpoint: &self.name,
+            ejected,
+        });
         prev & !REMOVED
     }
 
