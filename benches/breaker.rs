@@ -69,6 +69,10 @@
 //!   a CPU. Above 5 % the summary warns that the machine was busy and wall
 //!   time understates the scaling.
 //!
+//! Instruction and atomic counts per call, which no busy machine disturbs,
+//! come from `examples/profile_breaker.rs` under callgrind (see the
+//! breaker's `window` module docs for the breakdown and the floor it shows).
+//!
 //! Allocation counts are not measured here (a counting global allocator
 //! would need `unsafe`, which the crate forbids); see `tests/alloc.rs`.
 

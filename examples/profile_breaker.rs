@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Arguments: the path (`count`, `time`, `slow`: a count window of 100, a
-//! 10-second time window, a count window with slow-call detection), the
+//! 10-second time window, a count window with slow-call detection;
+//! `slow-healthy` is the last with every call succeeding), the
 //! handle (`arc`: the default striped `Arc` handle, `static`: a
 //! `&'static` breaker), the clock (`manual`: a `ManualClock`, one atomic
 //! load; `precise`: `PreciseClock`; `system`: `SystemClock`, whose vDSO
@@ -51,10 +52,18 @@ impl std::fmt::Display for Fail {
 
 impl std::error::Error for Fail {}
 
+/// The inner service: one call in 64 fails, or none when `healthy`.
 fn mixed(
+    healthy: bool,
 ) -> impl Service<u64, Response = u64, Error = Fail, Future = std::future::Ready<Result<u64, Fail>>>
        + Clone {
-    tower::service_fn(|x: u64| std::future::ready(if x % 64 == 63 { Err(Fail) } else { Ok(x) }))
+    tower::service_fn(move |x: u64| {
+        std::future::ready(if !healthy && x % 64 == 63 {
+            Err(Fail)
+        } else {
+            Ok(x)
+        })
+    })
 }
 
 fn breaker(path: &str, clock: &str) -> CircuitBreaker {
@@ -62,7 +71,7 @@ fn breaker(path: &str, clock: &str) -> CircuitBreaker {
     let b = match path {
         "count" => b.count_window(100).minimum_number_of_calls(100),
         "time" => b.time_window(10),
-        "slow" => b
+        "slow" | "slow-healthy" => b
             .count_window(100)
             .minimum_number_of_calls(100)
             .slow_call_duration_threshold(Duration::from_secs(1)),
@@ -155,16 +164,17 @@ fn main() {
         return;
     }
     let [path, handle, clock, calls] = <[String; 4]>::try_from(args).unwrap_or_else(|_| {
-        eprintln!("usage: profile_breaker count|time|slow arc|static manual|precise|system CALLS");
+        eprintln!("usage: profile_breaker count|time|slow|slow-healthy arc|static manual|precise|system CALLS");
         eprintln!("       profile_breaker clock");
         std::process::exit(2)
     });
     let calls: u64 = calls.parse().expect("CALLS is a number");
     let breaker = breaker(&path, &clock);
+    let healthy = path == "slow-healthy";
     match handle.as_str() {
-        "arc" => run(Breaker::new(mixed(), breaker), calls),
+        "arc" => run(Breaker::new(mixed(healthy), breaker), calls),
         "static" => run(
-            Breaker::from_static(mixed(), Box::leak(Box::new(breaker))),
+            Breaker::from_static(mixed(healthy), Box::leak(Box::new(breaker))),
             calls,
         ),
         other => panic!("unknown handle {other:?}: arc or static"),
