@@ -9,7 +9,8 @@
 //!
 //! Arguments: the path (`count`, `time`, `slow`: a count window of 100, a
 //! 10-second time window, a count window with slow-call detection;
-//! `slow-healthy` is the last with every call succeeding), the
+//! `slow-healthy` is the last with every call succeeding, `time-slow` the
+//! time window with slow-call detection), the
 //! handle (`arc`: the default striped `Arc` handle, `static`: a
 //! `&'static` breaker), the clock (`manual`: a `ManualClock`, one atomic
 //! load; `precise`: `PreciseClock`; `system`: `SystemClock`, whose vDSO
@@ -71,6 +72,9 @@ fn breaker(path: &str, clock: &str) -> CircuitBreaker {
     let b = match path {
         "count" => b.count_window(100).minimum_number_of_calls(100),
         "time" => b.time_window(10),
+        "time-slow" => b
+            .time_window(10)
+            .slow_call_duration_threshold(Duration::from_secs(1)),
         "slow" | "slow-healthy" => b
             .count_window(100)
             .minimum_number_of_calls(100)
@@ -164,7 +168,7 @@ fn main() {
         return;
     }
     let [path, handle, clock, calls] = <[String; 4]>::try_from(args).unwrap_or_else(|_| {
-        eprintln!("usage: profile_breaker count|time|slow|slow-healthy arc|static manual|precise|system CALLS");
+        eprintln!("usage: profile_breaker count|time|time-slow|slow|slow-healthy arc|static manual|precise|system CALLS");
         eprintln!("       profile_breaker clock");
         std::process::exit(2)
     });
