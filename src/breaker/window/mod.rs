@@ -18,18 +18,22 @@
 //!
 //! | policy | ns per call, `&'static` / `Arc` handle | 2 threads vs 1 (CPU time) | writes per call |
 //! | --- | --- | --- | --- |
-//! | consecutive failures | – / 12.9 | 1.94 | none while the run is at 0 |
-//! | count window | 9.0 / 19.3 | 1.79 / 1.81 | the shared cursor |
-//! | time window | 12.5 / 22.8 | 1.98 | the thread's own bucket |
-//! | count window + slow calls | 15.2 / 25.2 | 1.96 | as the count window, two clock reads |
+//! | consecutive failures | – / 12.7 | 2.01 | none while the run is at 0 |
+//! | count window | 9.0 / 19.3 | 1.87 / 1.73 | the shared cursor |
+//! | time window | 12.5 / 22.8 | 1.95 | the thread's own bucket |
+//! | count window + slow calls | 15.2 / 25.2 | 1.91 | as the count window, two clock reads |
 //! | the same, every call succeeding | 9.0 / 17.5 | – | none in a full, clean window |
-//! | recloser 1.4 (peer) | 15.4 | 1.26 | a spin lock and its ring |
-//! | one shared `fetch_add` (floor) | 4.7 | – | one shared line |
+//! | time window + slow calls | 15.4 / 25.5 | 1.97 | as the time window, two clock reads |
+//! | recloser 1.4 (peer) | 14.4 | 1.39 | a spin lock and its ring |
+//! | one shared `fetch_add` (floor) | 4.8 | 1.67 | one shared line |
 //!
 //! The `Arc` handle adds its stripe's reference count, up and down, to
 //! every call. The 2-thread column was measured while other processes held
-//! the cores (one shared `fetch_add` showed no contention at all), so it
-//! is an upper bound on the scaling, not a measure of it.
+//! the cores, so that the two threads seldom ran at once (one shared
+//! `fetch_add` shows 1.67 where true contention gives about 0.6): it is an
+//! upper bound on the scaling, not a measure of it. For slow-call detection
+//! under heavy concurrency, pair it with a time window: a count window's
+//! cursor is one line that every recording thread writes.
 //!
 //! * With failures rare, the **consecutive** policy and a **count window**
 //!   are cheapest. Every recorded call of a count window increments one
