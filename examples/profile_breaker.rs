@@ -9,7 +9,7 @@
 //!
 //! Arguments: the path (`count`, `time`, `slow`: a count window of 100, a
 //! 10-second time window, a count window with slow-call detection;
-//! `slow-healthy` is the last with every call succeeding, `time-slow` the
+//! `count-healthy` and `slow-healthy` are those with every call succeeding, `time-slow` the
 //! time window with slow-call detection), the
 //! handle (`arc`: the default striped `Arc` handle, `static`: a
 //! `&'static` breaker), the clock (`manual`: a `ManualClock`, one atomic
@@ -70,7 +70,7 @@ fn mixed(
 fn breaker(path: &str, clock: &str) -> CircuitBreaker {
     let b = CircuitBreaker::builder();
     let b = match path {
-        "count" => b.count_window(100).minimum_number_of_calls(100),
+        "count" | "count-healthy" => b.count_window(100).minimum_number_of_calls(100),
         "time" => b.time_window(10),
         "time-slow" => b
             .time_window(10)
@@ -168,13 +168,13 @@ fn main() {
         return;
     }
     let [path, handle, clock, calls] = <[String; 4]>::try_from(args).unwrap_or_else(|_| {
-        eprintln!("usage: profile_breaker count|time|time-slow|slow|slow-healthy arc|static manual|precise|system CALLS");
+        eprintln!("usage: profile_breaker count|count-healthy|time|time-slow|slow|slow-healthy arc|static manual|precise|system CALLS");
         eprintln!("       profile_breaker clock");
         std::process::exit(2)
     });
     let calls: u64 = calls.parse().expect("CALLS is a number");
     let breaker = breaker(&path, &clock);
-    let healthy = path == "slow-healthy";
+    let healthy = path.ends_with("-healthy");
     match handle.as_str() {
         "arc" => run(Breaker::new(mixed(healthy), breaker), calls),
         "static" => run(
