@@ -29,7 +29,9 @@
 //!   every success must slide a failure out of a count window:
 //!   `m_count_window`, `m2_count_window_static` (the `&'static` handle),
 //!   `m_time_window`, `m3_time_window_static`, `m_slow_call`,
-//!   `m4_slow_call_static`, `m_consecutive`, and the peer
+//!   `m4_slow_call_static`, `m5_time_slow` (slow-call detection on the
+//!   time window, which shares no line between threads), `m_consecutive`,
+//!   and the peer
 //!   `m_recloser` (recloser 1.4 around the same outcomes, a count window of
 //!   100, called through `Recloser::call` with no reference count).
 //!
@@ -68,6 +70,10 @@
 //! * `wait%`: the share of the 2-thread runs spent runnable but waiting for
 //!   a CPU. Above 5 % the summary warns that the machine was busy and wall
 //!   time understates the scaling.
+//!
+//! Instruction and atomic counts per call, which no busy machine disturbs,
+//! come from `examples/profile_breaker.rs` under callgrind (see the
+//! breaker's `window` module docs for the breakdown and the floor it shows).
 //!
 //! Allocation counts are not measured here (a counting global allocator
 //! would need `unsafe`, which the crate forbids); see `tests/alloc.rs`.
@@ -278,6 +284,16 @@ fn slow_call() -> CircuitBreaker {
         .expect("valid config")
 }
 
+/// Slow-call detection on a time window: no shared line on the success
+/// path, unlike the count window's cursor.
+fn time_slow() -> CircuitBreaker {
+    CircuitBreaker::builder()
+        .time_window(10)
+        .slow_call_duration_threshold(Duration::from_secs(1))
+        .build()
+        .expect("valid config")
+}
+
 fn consecutive() -> CircuitBreaker {
     CircuitBreaker::builder()
         .consecutive_failures(5)
@@ -460,6 +476,7 @@ fn closed_path(c: &mut Criterion) {
     );
     bench_one(c, "m_slow_call", guarded_mixed(slow_call()));
     bench_one(c, "m4_slow_call_static", guarded_mixed_static(slow_call()));
+    bench_one(c, "m5_time_slow", guarded_mixed(time_slow()));
     bench_one(c, "m_consecutive", guarded_mixed(consecutive()));
     bench_one(c, "m_recloser", reclosed());
 }
@@ -582,6 +599,7 @@ fn two_threads(c: &mut Criterion) {
         ("mixed_count", count_window()),
         ("mixed_time", time_window()),
         ("mixed_slow", slow_call()),
+        ("mixed_time_slow", time_slow()),
         ("mixed_consec", consecutive()),
     ] {
         let m = guarded_mixed(breaker);
@@ -673,6 +691,7 @@ fn summary(since: SystemTime) {
         "m3_time_window_static",
         "m_slow_call",
         "m4_slow_call_static",
+        "m5_time_slow",
         "m_consecutive",
         "m_recloser",
     ];
@@ -738,6 +757,7 @@ fn summary(since: SystemTime) {
         "mixed_static",
         "mixed_time",
         "mixed_slow",
+        "mixed_time_slow",
         "mixed_consec",
         "mixed_recloser",
     ] {
@@ -778,6 +798,7 @@ fn summary(since: SystemTime) {
             | "consecutive"
             | "mixed_time"
             | "mixed_slow"
+            | "mixed_time_slow"
                 if scaling >= 1.6 =>
             {
                 "  meets >= 1.6"
@@ -788,6 +809,7 @@ fn summary(since: SystemTime) {
             | "consecutive"
             | "mixed_time"
             | "mixed_slow"
+            | "mixed_time_slow"
                 if cpu_scaling.is_some_and(|c| c >= 1.6) =>
             {
                 "  misses >= 1.6 on wall time, meets on CPU time (machine busy)"
@@ -797,7 +819,8 @@ fn summary(since: SystemTime) {
             | "time_window"
             | "consecutive"
             | "mixed_time"
-            | "mixed_slow" => "  MISSES >= 1.6",
+            | "mixed_slow"
+            | "mixed_time_slow" => "  MISSES >= 1.6",
             _ => "",
         };
         println!(

@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Arguments: the path (`count`, `time`, `slow`: a count window of 100, a
-//! 10-second time window, a count window with slow-call detection), the
+//! 10-second time window, a count window with slow-call detection;
+//! `count-healthy` and `slow-healthy` are those with every call succeeding, `time-slow` the
+//! time window with slow-call detection), the
 //! handle (`arc`: the default striped `Arc` handle, `static`: a
 //! `&'static` breaker), the clock (`manual`: a `ManualClock`, one atomic
 //! load; `precise`: `PreciseClock`; `system`: `SystemClock`, whose vDSO
@@ -51,18 +53,29 @@ impl std::fmt::Display for Fail {
 
 impl std::error::Error for Fail {}
 
+/// The inner service: one call in 64 fails, or none when `healthy`.
 fn mixed(
+    healthy: bool,
 ) -> impl Service<u64, Response = u64, Error = Fail, Future = std::future::Ready<Result<u64, Fail>>>
        + Clone {
-    tower::service_fn(|x: u64| std::future::ready(if x % 64 == 63 { Err(Fail) } else { Ok(x) }))
+    tower::service_fn(move |x: u64| {
+        std::future::ready(if !healthy && x % 64 == 63 {
+            Err(Fail)
+        } else {
+            Ok(x)
+        })
+    })
 }
 
 fn breaker(path: &str, clock: &str) -> CircuitBreaker {
     let b = CircuitBreaker::builder();
     let b = match path {
-        "count" => b.count_window(100).minimum_number_of_calls(100),
+        "count" | "count-healthy" => b.count_window(100).minimum_number_of_calls(100),
         "time" => b.time_window(10),
-        "slow" => b
+        "time-slow" => b
+            .time_window(10)
+            .slow_call_duration_threshold(Duration::from_secs(1)),
+        "slow" | "slow-healthy" => b
             .count_window(100)
             .minimum_number_of_calls(100)
             .slow_call_duration_threshold(Duration::from_secs(1)),
@@ -111,14 +124,25 @@ fn run<B: BreakerRef>(
     let mut cx = Context::from_waker(&waker);
     // Fill the window first, so that the profile shows the steady state.
     black_box(drive(&mut svc, &mut cx, 0, 1_024));
+    let cpu = cpu_ns();
     let start = Instant::now();
     black_box(drive(&mut svc, &mut cx, 1_024, calls));
     let took = start.elapsed();
+    let cpu = cpu_ns().zip(cpu).map(|(after, before)| after - before);
     assert_eq!(svc.breaker().state(), State::Closed);
+    let per_call = |ns: f64| ns / calls.max(1) as f64;
     println!(
-        "{calls} calls, {:.1} ns per call (wall time, one thread)",
-        took.as_nanos() as f64 / calls.max(1) as f64
+        "{calls} calls, {:.1} ns per call wall time, {} ns CPU time (one thread)",
+        per_call(took.as_nanos() as f64),
+        cpu.map_or("-".into(), |c| format!("{:.1}", per_call(c as f64))),
     );
+}
+
+/// The thread's CPU time so far, from the scheduler (Linux): on a shared
+/// machine, time spent waiting for a core is not the call's cost.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 fn time_clock(name: &str, clock: &dyn Clock) {
@@ -144,16 +168,17 @@ fn main() {
         return;
     }
     let [path, handle, clock, calls] = <[String; 4]>::try_from(args).unwrap_or_else(|_| {
-        eprintln!("usage: profile_breaker count|time|slow arc|static manual|precise|system CALLS");
+        eprintln!("usage: profile_breaker count|count-healthy|time|time-slow|slow|slow-healthy arc|static manual|precise|system CALLS");
         eprintln!("       profile_breaker clock");
         std::process::exit(2)
     });
     let calls: u64 = calls.parse().expect("CALLS is a number");
     let breaker = breaker(&path, &clock);
+    let healthy = path.ends_with("-healthy");
     match handle.as_str() {
-        "arc" => run(Breaker::new(mixed(), breaker), calls),
+        "arc" => run(Breaker::new(mixed(healthy), breaker), calls),
         "static" => run(
-            Breaker::from_static(mixed(), Box::leak(Box::new(breaker))),
+            Breaker::from_static(mixed(healthy), Box::leak(Box::new(breaker))),
             calls,
         ),
         other => panic!("unknown handle {other:?}: arc or static"),
