@@ -35,6 +35,12 @@
 //! between the threads) raises CPU time per call, preemption by other
 //! processes does not, so on a busy machine `cpu-sc` separates the two.
 //! The machine is shared: compare ratios from one run.
+//!
+//! One run on the shared 2-core machine (overhead / tower's): bulkhead
+//! 0.96, `c_bulkhead_static` 0.66; adaptive limit 1.84–2.16 (shared
+//! limiter) and 1.52–1.86 (`_static`) across algorithms, windowed or not,
+//! with or without drops; `cpu-sc` 1.9–2.1 for every seawall row
+//! (tower's wall-time scaling: 0.96–0.99). The limit's target (≤ 1) is not met.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

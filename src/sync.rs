@@ -105,6 +105,16 @@ impl<T> std::ops::Deref for CachePadded<T> {
     }
 }
 
+/// Backs off while another thread holds a short claim: loom's yield under
+/// the models (so they can run the holder), the OS's otherwise.
+#[cfg(feature = "limit")]
+pub(crate) fn spin_wait() {
+    #[cfg(seawall_loom)]
+    loom::thread::yield_now();
+    #[cfg(not(seawall_loom))]
+    std::thread::yield_now();
+}
+
 /// A mutex for rare paths (wait queues), parking_lot's outside loom and
 /// loom's inside, so that the models can interleave around it.
 #[cfg(any(feature = "bulkhead", feature = "limit"))]

@@ -1,4 +1,5 @@
-//! Loom model of the limit learner: two stripes feeding one algorithm.
+//! Loom models of the limit learner: stripes buffering samples (two per
+//! stripe under loom) and handing them to one algorithm.
 //!
 //! ```text
 //! RUSTFLAGS="--cfg seawall_loom" CARGO_TARGET_DIR=target/loom \
@@ -51,5 +52,41 @@ fn published_limit_is_the_algorithms() {
         // Two successes (+1) and a drop (⌊×0.9⌋) in any order: D S S gives
         // 11, S D S and S S D give 10.
         assert!(algorithm == 10 || algorithm == 11, "{algorithm}");
+    });
+}
+
+/// Two threads on one stripe (more threads than stripes) record while the
+/// main thread flushes: a thread that finds the stripe held feeds the
+/// algorithm directly, the holder appends under its claim, and the flush
+/// waits for the claim. Every success reaches the algorithm exactly once:
+/// none lost in a buffer a racing writer overwrote, none fed twice by a
+/// hand-over and a flush.
+#[test]
+fn a_shared_stripe_loses_and_repeats_no_sample() {
+    loom::model(|| {
+        let aimd = Aimd::builder()
+            .initial_limit(10)
+            .min_limit(1)
+            .max_limit(100)
+            .build()
+            .unwrap();
+        let learner = Arc::new(Learner::new(Box::new(aimd)));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let learner = learner.clone();
+                loom::thread::spawn(move || {
+                    learner.record_on_stripe(0, sample(false));
+                    let published = learner.limit();
+                    assert!((10..=12).contains(&published), "{published}");
+                })
+            })
+            .collect();
+        learner.flush();
+        for t in threads {
+            t.join().unwrap();
+        }
+        learner.flush();
+        assert_eq!(learner.limit(), 12, "each success added one, once");
+        assert_eq!(learner.with_algorithm(|a| a.limit()), 12);
     });
 }

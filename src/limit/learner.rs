@@ -2,29 +2,35 @@
 //! writing one shared cache line.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::{Algorithm, LimitSample};
-use crate::sync::{stripe_hint, AtomicU32, CachePadded, Mutex, Ordering};
+use crate::sync::{spin_wait, stripe_hint, AtomicU32, AtomicU64, CachePadded, Mutex, Ordering};
 
-/// Samples a stripe buffers before it must take the algorithm's lock.
-const BATCH: usize = 16;
+/// Samples a stripe buffers before it hands them to the algorithm (two
+/// under loom, so that the models reach a full stripe).
+const BATCH: usize = if cfg!(seawall_loom) { 2 } else { 16 };
 
 /// Owns an [`Algorithm`], feeds it completed calls and publishes its limit
 /// for admission to read with one load.
 ///
-/// Each thread records on its stripe (on its own cache line). While one
-/// stripe alone feeds the learner, each sample goes straight to the
-/// algorithm under the one shared lock, so a single caller sees the exact
-/// per-sample behaviour at the cost of one uncontended lock. Once another
-/// stripe has fed the algorithm in between, the stripe buffers its samples
-/// (its buffer's lock is uncontended and stays in its thread's cache) and
-/// hands them over 16 at a time, until it finds nobody else fed the
-/// algorithm since its own last feed. Under contention the
-/// algorithm's lock is then taken once per 16 calls per thread instead of
-/// once per call: the limit may lag by up to 16 samples per thread (a stripe
-/// whose thread goes idle keeps its last samples until it records again or
-/// [`flush`](Learner::flush) runs), which an adaptive limit tolerates;
-/// admission stays exact because it never depends on the algorithm.
+/// Each thread records on its stripe (its own cache lines): a call claims
+/// the stripe (one compare-and-swap on a line no other thread writes while
+/// threads do not outnumber stripes), appends its sample and releases it.
+/// The stripe hands its samples to the algorithm, in order and under the
+/// algorithm's one lock, when it holds 16 of them, or at once when the
+/// sample is a drop (with the samples buffered before it), or at
+/// [`flush`](Learner::flush). So the algorithm's update is one shared write
+/// per 16 calls per thread, not per call, and the limit lags by at most 15
+/// successes per stripe: a success reaches the algorithm within 15 later
+/// samples on its stripe, a drop at once. A stripe whose thread goes idle
+/// keeps its last successes until that thread records again or `flush`
+/// runs. Admission stays exact: it never depends on the algorithm. (If two
+/// threads share a stripe and one finds it claimed, its sample goes
+/// straight to the algorithm under the lock rather than wait.)
+///
+/// The algorithms' arithmetic is unchanged: each sample is one
+/// [`update`](Algorithm::update), in its thread's order.
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,7 +38,12 @@ const BATCH: usize = 16;
 ///
 /// let aimd = Aimd::builder().initial_limit(10).min_limit(1).build()?;
 /// let learner = Learner::new(Box::new(aimd));
+/// let ok = LimitSample::new(Duration::from_millis(3), 10, false);
 /// let drop = LimitSample::new(Duration::from_millis(3), 10, true);
+/// // A success waits in its stripe; a drop hands it over with itself:
+/// // +1, then ×0.9.
+/// assert_eq!(learner.record(ok), None);
+/// assert_eq!(learner.limit(), 10);
 /// assert_eq!(learner.record(drop), Some(9));
 /// assert_eq!(learner.limit(), 9);
 /// # Ok::<(), seawall::ConfigError>(())
@@ -43,53 +54,84 @@ pub struct Learner {
     shared: CachePadded<Mutex<Shared>>,
 }
 
-/// One stripe: whether it buffers, and its buffer.
+/// One stripe's buffer, in atomics so that its holder writes it with plain
+/// stores: the claim (an acquire CAS, a release store) orders them.
 struct Cell {
-    /// 1 while this stripe batches (another stripe fed the algorithm since
-    /// it last did), 0 while it feeds each sample straight through. Only a
-    /// hint: a stale read sends one sample down the other path.
-    batching: AtomicU32,
-    buffer: Mutex<Stripe>,
+    /// 1 while a thread holds the stripe.
+    claim: AtomicU32,
+    /// Samples buffered; read and written only by the holder.
+    len: AtomicU32,
+    rtts: [AtomicU64; BATCH],
+    /// In-flight at admission in the low half, 1 << 32 for a drop.
+    meta: [AtomicU64; BATCH],
 }
 
-struct Stripe {
-    samples: [LimitSample; BATCH],
-    len: usize,
+const DROPPED: u64 = 1 << 32;
+
+impl Cell {
+    fn new() -> Self {
+        Self {
+            claim: AtomicU32::new(0),
+            len: AtomicU32::new(0),
+            rtts: std::array::from_fn(|_| AtomicU64::new(0)),
+            meta: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    /// Claims the stripe if nobody holds it.
+    #[inline]
+    fn try_claim(&self) -> bool {
+        // Acquire: pairs with the previous holder's release, so its writes
+        // to the buffer are seen. A CAS rather than a swap: a caller that
+        // finds the stripe held writes nothing.
+        self.claim
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    #[inline]
+    fn release(&self) {
+        self.claim.store(0, Ordering::Release);
+    }
+
+    /// Appends a sample; the caller holds the stripe and the buffer has
+    /// room. Returns the new length.
+    #[inline]
+    fn push(&self, sample: LimitSample) -> usize {
+        let len = self.len.load(Ordering::Relaxed) as usize;
+        let rtt = u64::try_from(sample.rtt().as_nanos()).unwrap_or(u64::MAX);
+        let meta = u64::from(sample.in_flight()) | if sample.dropped() { DROPPED } else { 0 };
+        self.rtts[len].store(rtt, Ordering::Relaxed);
+        self.meta[len].store(meta, Ordering::Relaxed);
+        self.len.store(len as u32 + 1, Ordering::Relaxed);
+        len + 1
+    }
+
+    /// Feeds the buffered samples to the algorithm and empties the buffer;
+    /// the caller holds the stripe and the algorithm's lock.
+    fn drain(&self, algorithm: &mut dyn Algorithm) {
+        let len = self.len.load(Ordering::Relaxed) as usize;
+        for (rtt, meta) in self.rtts[..len].iter().zip(&self.meta[..len]) {
+            let meta = meta.load(Ordering::Relaxed);
+            algorithm.update(LimitSample::new(
+                Duration::from_nanos(rtt.load(Ordering::Relaxed)),
+                meta as u32,
+                meta & DROPPED != 0,
+            ));
+        }
+        self.len.store(0, Ordering::Relaxed);
+    }
 }
 
 struct Shared {
     algorithm: Box<dyn Algorithm>,
-    /// The stripe that fed the algorithm last (`usize::MAX`: none yet).
-    last: usize,
-    flushes: u64,
-}
-
-impl Stripe {
-    fn new() -> Self {
-        Self {
-            samples: [LimitSample::new(std::time::Duration::ZERO, 0, false); BATCH],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, sample: LimitSample) {
-        if self.len < BATCH {
-            self.samples[self.len] = sample;
-            self.len += 1;
-        } else if sample.dropped() {
-            // Full only while the lock holder is slow: keep the signal that
-            // matters most, that a call was dropped.
-            let last = &mut self.samples[BATCH - 1];
-            *last = LimitSample::new(last.rtt(), last.in_flight(), true);
-        }
-    }
 }
 
 impl Learner {
     /// A learner for `algorithm`, its limit published at once.
     pub fn new(algorithm: Box<dyn Algorithm>) -> Self {
-        // Two under loom: the models put their threads on different
-        // stripes (`record_on_stripe`) to race two feeds.
+        // Two under loom: the models put their threads on chosen stripes
+        // (`record_on_stripe`).
         let stripes = if cfg!(seawall_loom) {
             2
         } else {
@@ -100,19 +142,8 @@ impl Learner {
         };
         Self {
             limit: CachePadded(AtomicU32::new(algorithm.limit().max(1))),
-            stripes: (0..stripes)
-                .map(|_| {
-                    CachePadded(Cell {
-                        batching: AtomicU32::new(0),
-                        buffer: Mutex::new(Stripe::new()),
-                    })
-                })
-                .collect(),
-            shared: CachePadded(Mutex::new(Shared {
-                algorithm,
-                last: usize::MAX,
-                flushes: 0,
-            })),
+            stripes: (0..stripes).map(|_| CachePadded(Cell::new())).collect(),
+            shared: CachePadded(Mutex::new(Shared { algorithm })),
         }
     }
 
@@ -124,8 +155,9 @@ impl Learner {
         self.limit.load(Ordering::Relaxed)
     }
 
-    /// Feeds one completed call; `Some(limit)` when the published limit
-    /// changed.
+    /// Feeds one completed call (buffered: see the type's docs);
+    /// `Some(limit)` when the published limit changed.
+    #[inline]
     pub fn record(&self, sample: LimitSample) -> Option<u32> {
         self.record_on(stripe_hint(), sample)
     }
@@ -138,39 +170,40 @@ impl Learner {
         self.record_on(stripe, sample)
     }
 
+    #[inline]
     fn record_on(&self, hint: usize, sample: LimitSample) -> Option<u32> {
-        let index = hint & (self.stripes.len() - 1);
-        let cell = &self.stripes[index];
-        // Relaxed: the flag only picks a path; both are correct.
-        if cell.batching.load(Ordering::Relaxed) == 0 {
-            // Alone: straight to the algorithm, one lock as in the naive
-            // design, so a single caller sees exact per-sample behaviour.
-            let mut shared = self.shared.lock();
-            if shared.last != index && shared.last != usize::MAX {
-                cell.batching.store(1, Ordering::Relaxed);
-            }
-            shared.last = index;
-            shared.flushes += 1;
-            shared.algorithm.update(sample);
-            return self.publish(&shared);
+        let cell = &self.stripes[hint & (self.stripes.len() - 1)];
+        if !cell.try_claim() {
+            return self.feed_one(sample);
         }
-        let mut stripe = cell.buffer.lock();
-        stripe.push(sample);
-        if stripe.len < BATCH {
-            return None;
-        }
-        self.feed(index, &mut stripe)
+        let len = cell.push(sample);
+        let changed = if len == BATCH || sample.dropped() {
+            // Lock order: a stripe, then the algorithm; nothing takes them
+            // the other way round.
+            self.hand_over(cell)
+        } else {
+            None
+        };
+        cell.release();
+        changed
     }
 
     /// Feeds every buffered sample now; `Some(limit)` when the published
     /// limit changed.
     pub fn flush(&self) -> Option<u32> {
         let mut changed = None;
-        for (index, cell) in self.stripes.iter().enumerate() {
-            let mut stripe = cell.buffer.lock();
-            if stripe.len > 0 {
-                changed = self.feed(index, &mut stripe).or(changed);
+        for cell in self.stripes.iter() {
+            // A holder keeps the stripe only for one append (and a hand-over);
+            // wait for it reading, not writing, the claim.
+            while !cell.try_claim() {
+                while cell.claim.load(Ordering::Relaxed) != 0 {
+                    spin_wait();
+                }
             }
+            if cell.len.load(Ordering::Relaxed) > 0 {
+                changed = self.hand_over(cell).or(changed);
+            }
+            cell.release();
         }
         changed
     }
@@ -180,20 +213,19 @@ impl Learner {
         f(&*self.shared.lock().algorithm)
     }
 
-    fn feed(&self, index: usize, stripe: &mut Stripe) -> Option<u32> {
-        // Lock order: a stripe, then the shared state; nothing takes them
-        // the other way round.
+    #[cold]
+    fn hand_over(&self, cell: &Cell) -> Option<u32> {
         let mut shared = self.shared.lock();
-        if shared.last == index {
-            // Nobody else fed it since this stripe last did: alone again.
-            self.stripes[index].batching.store(0, Ordering::Relaxed);
-        }
-        shared.last = index;
-        shared.flushes += 1;
-        for sample in &stripe.samples[..stripe.len] {
-            shared.algorithm.update(*sample);
-        }
-        stripe.len = 0;
+        cell.drain(&mut *shared.algorithm);
+        self.publish(&shared)
+    }
+
+    /// A sample whose stripe another thread holds: straight to the
+    /// algorithm rather than wait.
+    #[cold]
+    fn feed_one(&self, sample: LimitSample) -> Option<u32> {
+        let mut shared = self.shared.lock();
+        shared.algorithm.update(sample);
         self.publish(&shared)
     }
 
@@ -224,7 +256,6 @@ impl fmt::Debug for Learner {
 mod tests {
     use super::*;
     use crate::limit::algorithm::Aimd;
-    use std::time::Duration;
 
     fn aimd() -> Box<dyn Algorithm> {
         Box::new(
@@ -241,12 +272,37 @@ mod tests {
         LimitSample::new(Duration::from_millis(1), 100_000, false)
     }
 
+    fn dropped() -> LimitSample {
+        LimitSample::new(Duration::from_millis(1), 100_000, true)
+    }
+
     #[test]
-    fn alone_every_sample_reaches_the_algorithm_at_once() {
+    fn successes_reach_the_algorithm_per_batch_and_drops_at_once() {
         let learner = Learner::new(aimd());
-        for i in 1..=5 {
-            assert_eq!(learner.record(used()), Some(100 + i));
+        // 15 successes wait in the stripe; the 16th hands all over (+16).
+        for _ in 1..BATCH {
+            assert_eq!(learner.record_on(0, used()), None);
         }
+        assert_eq!(learner.limit(), 100);
+        assert_eq!(learner.record_on(0, used()), Some(116));
+        // A drop takes the successes before it along, in order:
+        // 116 + 2 = 118, then ⌊118 × 0.9⌋ = 106.
+        learner.record_on(0, used());
+        learner.record_on(0, used());
+        assert_eq!(learner.record_on(0, dropped()), Some(106));
+        // What a stripe still holds reaches the algorithm at flush.
+        learner.record_on(0, used());
+        assert_eq!(learner.flush(), Some(107));
+        assert_eq!(learner.flush(), None, "nothing left");
+    }
+
+    #[test]
+    fn a_sample_whose_stripe_is_held_goes_straight_through() {
+        let learner = Learner::new(aimd());
+        assert!(learner.stripes[0].try_claim(), "free at first");
+        assert_eq!(learner.record_on(0, used()), Some(101));
+        learner.stripes[0].release();
+        assert_eq!(learner.record_on(0, used()), None, "buffered again");
     }
 
     #[test]
@@ -269,39 +325,29 @@ mod tests {
     }
 
     #[test]
-    fn stripes_batch_while_another_feeds_and_stop_when_alone() {
-        let learner = Learner::new(aimd());
-        let batching = |i: usize| learner.stripes[i].batching.load(Ordering::Relaxed) == 1;
-        let stripes = learner.stripes.len();
-        learner.record_on(0, used());
-        assert!(!batching(0), "the first feeder is alone");
-        learner.record_on(1, used());
-        assert!(
-            batching(1 % stripes) || stripes == 1,
-            "stripe 0 fed in between"
-        );
-        if stripes > 1 {
-            // Stripe 1 now buffers: 15 samples reach nobody, the 16th all.
-            for _ in 1..BATCH {
-                assert_eq!(learner.record_on(1, used()), None);
+    fn a_sample_survives_the_buffer_exactly() {
+        let cell = Cell::new();
+        let cases = [
+            LimitSample::new(Duration::from_nanos(1), 0, false),
+            LimitSample::new(Duration::from_secs(3600), u32::MAX, true),
+        ];
+        #[derive(Debug)]
+        struct Seen(Vec<LimitSample>);
+        impl Algorithm for Seen {
+            fn limit(&self) -> u32 {
+                1
             }
-            assert_eq!(learner.limit(), 102);
-            assert_eq!(learner.record_on(1, used()), Some(118));
-            // Nobody fed the algorithm between stripe 1's two feeds: it is
-            // alone again and back to one sample at a time.
-            assert!(!batching(1));
-            assert_eq!(learner.record_on(1, used()), Some(119));
+            fn update(&mut self, sample: LimitSample) -> u32 {
+                self.0.push(sample);
+                1
+            }
         }
-    }
-
-    #[test]
-    fn a_full_stripe_keeps_a_drop() {
-        let mut stripe = Stripe::new();
-        for _ in 0..=BATCH {
-            stripe.push(used());
+        let mut seen = Seen(Vec::new());
+        for sample in cases {
+            cell.push(sample);
         }
-        stripe.push(LimitSample::new(Duration::from_millis(1), 1, true));
-        assert_eq!(stripe.len, BATCH);
-        assert!(stripe.samples[BATCH - 1].dropped());
+        cell.drain(&mut seen);
+        assert_eq!(seen.0, cases);
+        assert_eq!(cell.len.load(Ordering::Relaxed), 0);
     }
 }

@@ -244,8 +244,8 @@ impl Limiter {
 
     /// The learner feeding the algorithm: read the algorithm's state with
     /// [`Learner::with_algorithm`](super::Learner::with_algorithm), or hand
-    /// it buffered samples with [`flush`](super::Learner::flush) (the
-    /// limit then follows at the next completed call).
+    /// it buffered samples with [`flush`](super::Learner::flush)
+    /// (admission follows the next limit a completed call publishes).
     pub fn learner(&self) -> &super::Learner {
         &self.shared.learner
     }
