@@ -139,6 +139,8 @@ fn the_balancers_samples_reach_the_algorithm() {
     for (pick, outcome) in picks.into_iter().zip(outcomes) {
         pick.record(outcome);
     }
+    // The learner hands successes over in batches (a drop at once).
+    limiter.learner().flush();
     let taught = recorder.0.lock().unwrap().clone();
     // The ignored call teaches nothing; each other brings its round trip,
     // the in-flight count it was admitted at and whether it was a drop.
