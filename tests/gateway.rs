@@ -252,7 +252,7 @@ async fn a_full_route_bulkhead_leaves_other_routes_alone() {
         let stats = &rig.backends[0].stats;
         tokio::time::timeout(BOUND, async {
             while stats.in_system.load(std::sync::atomic::Ordering::Relaxed) < 2 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                tokio::task::yield_now().await;
             }
         })
         .await
@@ -291,7 +291,7 @@ endpoints = ["{0}"]
         let stats = &rig.backends[0].stats;
         tokio::time::timeout(BOUND, async {
             while stats.in_system.load(std::sync::atomic::Ordering::Relaxed) < 1 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                tokio::task::yield_now().await;
             }
         })
         .await
@@ -493,7 +493,7 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
             .load(std::sync::atomic::Ordering::Relaxed)
             == 0
         {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::task::yield_now().await;
         }
     })
     .await
