@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{clamp_limit, ensure, Algorithm, LimitSample};
+use super::{clamp_limit, ensure, ensure_limits, Algorithm, LimitSample};
 use crate::ConfigError;
 
 /// Loss-based AIMD, as Netflix's `AIMDLimit`.
@@ -92,24 +92,7 @@ impl AimdConfig {
 
     /// Validates the settings.
     pub fn build(self) -> Result<Aimd, ConfigError> {
-        ensure(
-            self.min_limit >= 1,
-            "min_limit",
-            self.min_limit,
-            "at least 1",
-        )?;
-        ensure(
-            self.max_limit >= self.min_limit,
-            "max_limit",
-            self.max_limit,
-            "at least min_limit",
-        )?;
-        ensure(
-            (self.min_limit..=self.max_limit).contains(&self.initial_limit),
-            "initial_limit",
-            self.initial_limit,
-            "within [min_limit, max_limit]",
-        )?;
+        ensure_limits(self.min_limit, self.max_limit, self.initial_limit)?;
         ensure(
             (0.5..1.0).contains(&self.backoff_ratio),
             "backoff_ratio",

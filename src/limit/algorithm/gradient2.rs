@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{clamp_limit, ensure, Algorithm, LimitSample};
+use super::{clamp_limit, ensure, ensure_limits, Algorithm, LimitSample};
 use crate::ConfigError;
 
 /// RTT-gradient limit, as Netflix's `Gradient2Limit`.
@@ -110,24 +110,7 @@ impl Gradient2Config {
 
     /// Validates the settings.
     pub fn build(self) -> Result<Gradient2, ConfigError> {
-        ensure(
-            self.min_limit >= 1,
-            "min_limit",
-            self.min_limit,
-            "at least 1",
-        )?;
-        ensure(
-            self.max_limit >= self.min_limit,
-            "max_limit",
-            self.max_limit,
-            "at least min_limit",
-        )?;
-        ensure(
-            (self.min_limit..=self.max_limit).contains(&self.initial_limit),
-            "initial_limit",
-            self.initial_limit,
-            "within [min_limit, max_limit]",
-        )?;
+        ensure_limits(self.min_limit, self.max_limit, self.initial_limit)?;
         ensure(
             self.smoothing > 0.0 && self.smoothing <= 1.0,
             "smoothing",

@@ -1,6 +1,6 @@
 //! seawall's recommended algorithm: delay gradient, RTT probes, loss backoff.
 
-use super::{clamp_limit, ensure, Algorithm, LimitSample, Windowed, WindowedConfig};
+use super::{clamp_limit, ensure, ensure_limits, Algorithm, LimitSample, Windowed, WindowedConfig};
 use crate::ConfigError;
 use std::time::Duration;
 
@@ -146,24 +146,7 @@ impl HybridConfig {
 
     /// Validates the settings.
     pub fn build(self) -> Result<Hybrid, ConfigError> {
-        ensure(
-            self.min_limit >= 1,
-            "min_limit",
-            self.min_limit,
-            "at least 1",
-        )?;
-        ensure(
-            self.max_limit >= self.min_limit,
-            "max_limit",
-            self.max_limit,
-            "at least min_limit",
-        )?;
-        ensure(
-            (self.min_limit..=self.max_limit).contains(&self.initial_limit),
-            "initial_limit",
-            self.initial_limit,
-            "within [min_limit, max_limit]",
-        )?;
+        ensure_limits(self.min_limit, self.max_limit, self.initial_limit)?;
         ensure(
             self.headroom > 0.0 && self.headroom <= 1.0,
             "headroom",

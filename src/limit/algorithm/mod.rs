@@ -199,6 +199,19 @@ pub(crate) fn clamp_limit(limit: f64, min: u32, max: u32) -> f64 {
     limit.clamp(f64::from(min), f64::from(max))
 }
 
+/// The bounds every adaptive algorithm takes: `min_limit ≥ 1`,
+/// `max_limit ≥ min_limit`, `initial_limit` between them.
+pub(crate) fn ensure_limits(min: u32, max: u32, initial: u32) -> Result<(), ConfigError> {
+    ensure(min >= 1, "min_limit", min, "at least 1")?;
+    ensure(max >= min, "max_limit", max, "at least min_limit")?;
+    ensure(
+        (min..=max).contains(&initial),
+        "initial_limit",
+        initial,
+        "within [min_limit, max_limit]",
+    )
+}
+
 /// Whole nanoseconds, saturating (584 years).
 pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
