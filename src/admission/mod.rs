@@ -20,7 +20,7 @@ mod wait;
 
 pub(crate) use self::core::Admission;
 pub(crate) use self::permit::{HasPool, Hold, Permit, Striped};
-pub(crate) use self::queue::{Order, WaitQueue};
+pub(crate) use self::queue::{check_wait, Order, WaitQueue};
 #[cfg(seawall_loom)]
 pub(crate) use self::wait::Acquire;
 pub(crate) use self::wait::{TimedAcquire, WaitError};

@@ -123,3 +123,26 @@ impl fmt::Debug for WaitQueue {
             .finish()
     }
 }
+
+/// Checks the settings of a bounded wait, as the bulkhead and the limit
+/// take them: a wait above zero and room for at least one caller.
+pub(crate) fn check_wait(
+    max_wait: std::time::Duration,
+    queue: usize,
+) -> Result<(), crate::ConfigError> {
+    if max_wait.is_zero() {
+        return Err(crate::ConfigError::new(
+            "max_wait",
+            format_args!("{max_wait:?}"),
+            "a duration above zero (use Mode::FailFast not to wait)",
+        ));
+    }
+    if queue == 0 {
+        return Err(crate::ConfigError::new(
+            "queue",
+            queue,
+            "at least 1 waiting caller (use Mode::FailFast not to wait)",
+        ));
+    }
+    Ok(())
+}

@@ -399,20 +399,7 @@ impl Builder {
                 queue,
                 order,
             } => {
-                if max_wait.is_zero() {
-                    return Err(ConfigError::new(
-                        "max_wait",
-                        format_args!("{max_wait:?}"),
-                        "a duration above zero (use Mode::FailFast not to wait)",
-                    ));
-                }
-                if queue == 0 {
-                    return Err(ConfigError::new(
-                        "queue",
-                        queue,
-                        "at least 1 waiting caller (use Mode::FailFast not to wait)",
-                    ));
-                }
+                crate::admission::check_wait(max_wait, queue)?;
                 Some((queue, order))
             }
         };
