@@ -48,6 +48,19 @@ pub(crate) fn stripe_hint() -> usize {
     })
 }
 
+/// How many stripes a striped structure gets: the machine's parallelism
+/// rounded up to a power of two (masks pick a stripe), at most 64; two
+/// under loom, so that models race two stripes.
+pub(crate) fn stripe_count() -> usize {
+    if cfg!(seawall_loom) {
+        return 2;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .next_power_of_two()
+        .min(64)
+}
+
 /// Under loom the stripe is the model thread's index (0 for the model's
 /// main thread, then 1, 2, … in spawn order), read from loom's thread id,
 /// so that a model is deterministic and its threads write distinct stripes

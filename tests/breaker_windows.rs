@@ -384,6 +384,41 @@ fn count_window_truly_slides() {
     assert_eq!((m.calls(), m.failed_calls()), (3, 2));
 }
 
+/// A window of 100 slides in strict order, also when another thread
+/// filled it.
+#[test]
+fn count_window_of_100_slides_in_order_whichever_thread_records() {
+    let breaker = CircuitBreaker::builder()
+        .count_window(100)
+        .minimum_number_of_calls(100)
+        .failure_rate_threshold(100.0)
+        .clock(ManualClock::new())
+        .build()
+        .unwrap();
+    let figures = |b: &CircuitBreaker| (b.metrics().calls(), b.metrics().failed_calls());
+    for lap in 0..3 {
+        call(&breaker, Outcome::Failure);
+        calls(&breaker, Outcome::Success, 99);
+        assert_eq!(figures(&breaker), (100, 1), "lap {lap}: the failure is in");
+        call(&breaker, Outcome::Success);
+        assert_eq!(figures(&breaker), (100, 0), "lap {lap}: it left 100 calls later");
+    }
+
+    // Another thread fills the window (a success, then failures: all 100 %
+    // would trip); this one pushes them out in the order they came.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            call(&breaker, Outcome::Success);
+            calls(&breaker, Outcome::Failure, 99);
+        });
+    });
+    assert_eq!(figures(&breaker), (100, 99));
+    calls(&breaker, Outcome::Success, 99);
+    assert_eq!(figures(&breaker), (100, 1));
+    call(&breaker, Outcome::Success);
+    assert_eq!(figures(&breaker), (100, 0));
+}
+
 #[test]
 fn count_window_evicts_slow_calls_too() {
     let clock = ManualClock::new();

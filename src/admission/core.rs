@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::sync::{admission_stripe, AtomicI64, AtomicU32, AtomicU64, CachePadded, Ordering};
+use crate::sync::{
+    admission_stripe, stripe_count, AtomicI64, AtomicU32, AtomicU64, CachePadded, Ordering,
+};
 
 /// The low half of a stripe word counts its cached permits, the high half
 /// is the stripe's epoch, bumped by every reclaim.
@@ -237,16 +239,6 @@ fn take_cached(cell: &AtomicU64) -> bool {
         }
     }
     false
-}
-
-fn stripe_count() -> usize {
-    if cfg!(seawall_loom) {
-        return 2;
-    }
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .next_power_of_two()
-        .min(64)
 }
 
 /// A stripe caches at most an eighth of its share of the limit (at least

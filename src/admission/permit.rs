@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::Pool;
-use crate::sync::{stripe_hint, CachePadded};
+use crate::sync::{stripe_count, stripe_hint, CachePadded};
 
 /// Something that leads to a [`Pool`].
 pub(crate) trait HasPool {
@@ -56,10 +56,7 @@ pub(crate) enum Hold<T: 'static> {
 
 impl<T> Striped<T> {
     pub(crate) fn new(value: Arc<T>) -> Self {
-        let stripes = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .next_power_of_two()
-            .min(64);
+        let stripes = stripe_count();
         Self(Handles::Counted(
             (0..stripes)
                 .map(|_| Arc::new(CachePadded(value.clone())))

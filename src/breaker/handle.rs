@@ -5,7 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::CircuitBreaker;
-use crate::sync::{stripe_hint, CachePadded};
+use crate::sync::{stripe_count, stripe_hint, CachePadded};
 
 mod sealed {
     pub trait Sealed {}
@@ -40,10 +40,7 @@ pub struct Shared(Arc<[Arc<CachePadded<CircuitBreaker>>]>);
 
 impl Shared {
     pub(crate) fn new(breaker: CircuitBreaker) -> Self {
-        let stripes = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .next_power_of_two()
-            .min(64);
+        let stripes = stripe_count();
         Shared(
             (0..stripes)
                 .map(|_| Arc::new(CachePadded(breaker.clone())))

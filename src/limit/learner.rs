@@ -5,7 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{Algorithm, LimitSample};
-use crate::sync::{spin_wait, stripe_hint, AtomicU32, AtomicU64, CachePadded, Mutex, Ordering};
+use crate::sync::{
+    spin_wait, stripe_count, stripe_hint, AtomicU32, AtomicU64, CachePadded, Mutex, Ordering,
+};
 
 /// Samples a stripe buffers before it hands them to the algorithm (two
 /// under loom, so that the models reach a full stripe).
@@ -132,14 +134,7 @@ impl Learner {
     pub fn new(algorithm: Box<dyn Algorithm>) -> Self {
         // Two under loom: the models put their threads on chosen stripes
         // (`record_on_stripe`).
-        let stripes = if cfg!(seawall_loom) {
-            2
-        } else {
-            std::thread::available_parallelism()
-                .map_or(1, usize::from)
-                .next_power_of_two()
-                .min(64)
-        };
+        let stripes = stripe_count();
         Self {
             limit: CachePadded(AtomicU32::new(algorithm.limit().max(1))),
             stripes: (0..stripes).map(|_| CachePadded(Cell::new())).collect(),

@@ -26,7 +26,7 @@
 
 #[cfg(seawall_loom)]
 use crate::sync::fence;
-use crate::sync::{stripe_hint, AtomicU64, CachePadded, Ordering};
+use crate::sync::{stripe_count, stripe_hint, AtomicU64, CachePadded, Ordering};
 
 use super::{Counts, CARRIED_MAX};
 
@@ -169,15 +169,8 @@ pub(crate) struct TimeWindow {
 
 impl TimeWindow {
     pub(crate) fn new(seconds: u32, min_calls: u32) -> Self {
-        let stripes = if cfg!(seawall_loom) {
-            // Two, so that the models race a sum across stripes.
-            2
-        } else {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .next_power_of_two()
-                .min(MAX_STRIPES)
-        };
+        // Two under loom, so that the models race a sum across stripes.
+        let stripes = stripe_count().min(MAX_STRIPES);
         let ring = (seconds as usize).next_power_of_two();
         Self {
             seconds,
