@@ -23,16 +23,24 @@ impl CircuitBreaker {
             && raw.word & Word::KIND_MASK == State::Closed.code() as u64
             && inner.window.success_is_noop(raw.gen())
         {
-            match inner.slow_nanos {
-                None => return,
-                // A fast success in a full, clean window changes nothing
-                // either; the clock is read only once the window is known
-                // clean, so a record that goes on reads it once, there.
-                Some(limit) if inner.clock.now_nanos().saturating_sub(raw.start) <= limit => return,
-                Some(_) => {}
+            if inner.slow_nanos.is_none() {
+                return;
             }
+            return self.record_timed_success(raw);
         }
         self.record_slow(raw, outcome, None)
+    }
+
+    /// A success in a full, clean window with slow-call detection on: a
+    /// fast one changes nothing either. The clock is read only once the
+    /// window is known clean, so a record that goes on reads it once, in
+    /// `record_slow`.
+    #[inline(never)]
+    fn record_timed_success(&self, raw: RawPermit) {
+        let elapsed = self.inner.clock.now_nanos().saturating_sub(raw.start);
+        if self.inner.slow_nanos.is_some_and(|limit| elapsed > limit) {
+            self.record_slow(raw, Outcome::Success, Some(elapsed));
+        }
     }
 
     #[inline(never)]
