@@ -401,7 +401,11 @@ fn count_window_of_100_slides_in_order_whichever_thread_records() {
         calls(&breaker, Outcome::Success, 99);
         assert_eq!(figures(&breaker), (100, 1), "lap {lap}: the failure is in");
         call(&breaker, Outcome::Success);
-        assert_eq!(figures(&breaker), (100, 0), "lap {lap}: it left 100 calls later");
+        assert_eq!(
+            figures(&breaker),
+            (100, 0),
+            "lap {lap}: it left 100 calls later"
+        );
     }
 
     // Another thread fills the window (a success, then failures: all 100 %
