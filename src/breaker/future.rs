@@ -5,13 +5,14 @@ use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tower::BoxError;
 
 use super::handle::SharedCall;
 use super::service::CallPermit;
-use super::{CircuitBreaker, Open};
+use super::{CircuitBreaker, Open, State};
 use crate::classify::Classify;
 
 pin_project! {
@@ -54,9 +55,13 @@ pin_project! {
             permit: CallPermit<H>,
             classifier: C,
         },
+        // The refusal in parts, its error made when polled: nothing here
+        // needs dropping, so a `&'static` breaker's future has no drop
+        // glue beyond its permit's.
         Rejected {
-            // Taken when polled: a refusal is boxed once, never cloned.
-            error: Option<Open>,
+            handle: H,
+            state: State,
+            retry_after: Option<Duration>,
         },
     }
 }
@@ -73,9 +78,13 @@ impl<F, C, H: Deref<Target = CircuitBreaker>> ResponseFuture<F, C, H> {
         }
     }
 
-    pub(crate) fn rejected(error: Open) -> Self {
+    pub(crate) fn rejected(handle: H, refusal: Open) -> Self {
         Self {
-            kind: Kind::Rejected { error: Some(error) },
+            kind: Kind::Rejected {
+                handle,
+                state: refusal.state(),
+                retry_after: refusal.retry_after(),
+            },
         }
     }
 }
@@ -103,12 +112,11 @@ where
                 permit.record(classifier, result.as_ref());
                 Poll::Ready(result.map_err(Into::into))
             }
-            KindProj::Rejected { error } => {
-                let error = error
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Err(Box::new(error)))
-            }
+            KindProj::Rejected {
+                handle,
+                state,
+                retry_after,
+            } => Poll::Ready(Err(Box::new(handle.open_error(*state, *retry_after)))),
         }
     }
 }

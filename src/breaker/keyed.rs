@@ -333,7 +333,7 @@ where
                 let permit = CallPermit::new(breaker, raw);
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
             }
-            Err(open) => ResponseFuture::rejected(open),
+            Err(open) => ResponseFuture::rejected(breaker, open),
         }
     }
 }

@@ -121,7 +121,7 @@ where
                 let permit = CallPermit::new(self.handles.for_call(), raw);
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
             }
-            Err(open) => ResponseFuture::rejected(open),
+            Err(open) => ResponseFuture::rejected(self.handles.for_call(), open),
         }
     }
 }

@@ -168,10 +168,11 @@ impl CircuitBreaker {
             state: word.state,
             retry_after,
         });
-        Open::new(
-            self.inner.config.shared_name().clone(),
-            word.state,
-            retry_after,
-        )
+        self.open_error(word.state, retry_after)
+    }
+
+    /// The error of a refusal in `state`, naming this breaker.
+    pub(crate) fn open_error(&self, state: State, retry_after: Option<Duration>) -> Open {
+        Open::new(self.inner.config.shared_name().clone(), state, retry_after)
     }
 }
