@@ -55,9 +55,9 @@ pin_project! {
             permit: CallPermit<H>,
             classifier: C,
         },
-        // The refusal in parts, its error made when polled: nothing here
-        // needs dropping, so a `&'static` breaker's future has no drop
-        // glue beyond its permit's.
+        // The refusal in parts, its error made when polled: with a
+        // `&'static` handle nothing here needs dropping, so such a future
+        // has no drop glue beyond its permit's (benches/baseline.rs).
         Rejected {
             handle: H,
             state: State,
