@@ -1,8 +1,8 @@
 //! The breaker's response future.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
-use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -10,8 +10,8 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tower::BoxError;
 
+use super::core::Held;
 use super::handle::SharedCall;
-use super::service::CallPermit;
 use super::{CircuitBreaker, Open, State};
 use crate::classify::Classify;
 
@@ -36,7 +36,7 @@ pin_project! {
     /// ```
     pub struct ResponseFuture<F, C, H = SharedCall>
     where
-        H: Deref<Target = CircuitBreaker>,
+        H: Borrow<CircuitBreaker>,
     {
         #[pin]
         kind: Kind<F, C, H>,
@@ -47,12 +47,12 @@ pin_project! {
     #[project = KindProj]
     enum Kind<F, C, H>
     where
-        H: Deref<Target = CircuitBreaker>,
+        H: Borrow<CircuitBreaker>,
     {
         Called {
             #[pin]
             future: F,
-            permit: CallPermit<H>,
+            permit: Held<H>,
             classifier: C,
         },
         // The refusal in parts, its error made when polled: with a
@@ -66,9 +66,9 @@ pin_project! {
     }
 }
 
-impl<F, C, H: Deref<Target = CircuitBreaker>> ResponseFuture<F, C, H> {
+impl<F, C, H: Borrow<CircuitBreaker>> ResponseFuture<F, C, H> {
     #[inline]
-    pub(crate) fn called(future: F, permit: CallPermit<H>, classifier: C) -> Self {
+    pub(crate) fn called(future: F, permit: Held<H>, classifier: C) -> Self {
         Self {
             kind: Kind::Called {
                 future,
@@ -91,7 +91,7 @@ impl<F, C, H: Deref<Target = CircuitBreaker>> ResponseFuture<F, C, H> {
 
 impl<F, C, H, T, E> Future for ResponseFuture<F, C, H>
 where
-    H: Deref<Target = CircuitBreaker>,
+    H: Borrow<CircuitBreaker>,
     F: Future<Output = Result<T, E>>,
     E: Into<BoxError>,
     C: Classify<T, E>,
@@ -109,19 +109,21 @@ where
                 let result = ready!(future.poll(cx));
                 // Recorded in place: moving the permit out would copy it
                 // through memory on the hot path for nothing.
-                permit.record(classifier, result.as_ref());
+                permit.record_classified(classifier, result.as_ref());
                 Poll::Ready(result.map_err(Into::into))
             }
             KindProj::Rejected {
                 handle,
                 state,
                 retry_after,
-            } => Poll::Ready(Err(Box::new(handle.open_error(*state, *retry_after)))),
+            } => Poll::Ready(Err(Box::new(
+                Borrow::<CircuitBreaker>::borrow(handle).open_error(*state, *retry_after),
+            ))),
         }
     }
 }
 
-impl<F, C, H: Deref<Target = CircuitBreaker>> fmt::Debug for ResponseFuture<F, C, H> {
+impl<F, C, H: Borrow<CircuitBreaker>> fmt::Debug for ResponseFuture<F, C, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Called { .. } => "called",

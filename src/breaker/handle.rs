@@ -1,7 +1,7 @@
 //! How services and their response futures reach the breaker.
 
+use std::borrow::Borrow;
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use super::CircuitBreaker;
@@ -19,7 +19,7 @@ mod sealed {
 pub trait BreakerRef: Clone + fmt::Debug + Send + Sync + 'static + sealed::Sealed {
     /// What a call holds on to, from admission until its outcome is
     /// recorded.
-    type Call: Deref<Target = CircuitBreaker> + fmt::Debug + Send + Sync + 'static;
+    type Call: Borrow<CircuitBreaker> + fmt::Debug + Send + Sync + 'static;
 
     /// The breaker.
     fn breaker(&self) -> &CircuitBreaker;
@@ -59,11 +59,9 @@ impl fmt::Debug for Shared {
 #[derive(Debug)]
 pub struct SharedCall(Arc<CachePadded<CircuitBreaker>>);
 
-impl Deref for SharedCall {
-    type Target = CircuitBreaker;
-
+impl Borrow<CircuitBreaker> for SharedCall {
     #[inline]
-    fn deref(&self) -> &CircuitBreaker {
+    fn borrow(&self) -> &CircuitBreaker {
         &self.0
     }
 }

@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use tower::{BoxError, Layer, Service};
 
+use super::core::Held;
 use super::future::ResponseFuture;
-use super::service::CallPermit;
 use super::{Builder, CircuitBreaker};
 use crate::classify::{Classify, DefaultClassifier};
 use crate::clock::{Clock, SharedClock};
@@ -330,7 +330,7 @@ where
         let breaker = self.breakers.map.get_or_create(&key);
         match breaker.acquire_raw() {
             Ok(raw) => {
-                let permit = CallPermit::new(breaker, raw);
+                let permit = Held::new(breaker, raw);
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
             }
             Err(open) => ResponseFuture::rejected(breaker, open),

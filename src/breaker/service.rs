@@ -1,9 +1,8 @@
-use std::ops::Deref;
 use std::task::{Context, Poll};
 
 use tower::{BoxError, Service};
 
-use super::core::RawPermit;
+use super::core::Held;
 use super::future::ResponseFuture;
 use super::handle::{BreakerRef, Shared};
 use super::CircuitBreaker;
@@ -118,50 +117,10 @@ where
             Ok(raw) => {
                 // The permit exists before the inner call, so a panic inside
                 // it drops the permit and frees the slot.
-                let permit = CallPermit::new(self.handles.for_call(), raw);
+                let permit = Held::new(self.handles.for_call(), raw);
                 ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone())
             }
             Err(open) => ResponseFuture::rejected(self.handles.for_call(), open),
-        }
-    }
-}
-
-/// A permit that owns a hold on its breaker; dropped unrecorded, it gives a
-/// half-open probe slot back.
-#[derive(Debug)]
-pub(crate) struct CallPermit<H: Deref<Target = CircuitBreaker>> {
-    handle: H,
-    raw: Option<RawPermit>,
-}
-
-impl<H: Deref<Target = CircuitBreaker>> CallPermit<H> {
-    #[inline]
-    pub(crate) fn new(handle: H, raw: RawPermit) -> Self {
-        Self {
-            handle,
-            raw: Some(raw),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn record<C, Res, E>(&mut self, classifier: &C, result: Result<&Res, &E>)
-    where
-        C: Classify<Res, E>,
-    {
-        // Classified before the permit is taken: a classifier that panics
-        // leaves it here, and the drop gives a probe slot back.
-        let outcome = classifier.classify(result);
-        if let Some(raw) = self.raw.take() {
-            self.handle.record_raw(raw, outcome);
-        }
-    }
-}
-
-impl<H: Deref<Target = CircuitBreaker>> Drop for CallPermit<H> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(raw) = self.raw.take() {
-            self.handle.release_raw(raw);
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{CircuitBreaker, Permit, RawPermit};
+use super::{CircuitBreaker, Held, Permit, RawPermit};
 use crate::breaker::error::Open;
 use crate::breaker::state::{Deadline, State, Word};
 use crate::observe::Event;
@@ -13,8 +13,7 @@ impl CircuitBreaker {
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Open> {
         self.acquire_raw().map(|raw| Permit {
-            breaker: self,
-            raw: Some(raw),
+            held: Held::new(self, raw),
         })
     }
 

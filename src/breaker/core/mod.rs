@@ -34,7 +34,7 @@ use crate::clock::{saturating_nanos, SharedClock};
 use crate::observe::SharedObserver;
 use crate::sync::{AtomicU64, CachePadded, Ordering};
 
-pub(crate) use self::permit::RawPermit;
+pub(crate) use self::permit::{Held, RawPermit};
 pub use self::permit::{OwnedPermit, Permit};
 
 /// A circuit breaker: a cheap, cloneable handle to one shared state

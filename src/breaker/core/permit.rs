@@ -1,5 +1,6 @@
 //! What a call carries from admission to completion.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -86,8 +87,7 @@ impl CircuitBreaker {
     #[inline]
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit, Open> {
         self.acquire_raw().map(|raw| OwnedPermit {
-            breaker: self.clone(),
-            raw: Some(raw),
+            held: Held::new(self.clone(), raw),
         })
     }
 
@@ -169,23 +169,20 @@ impl CircuitBreaker {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Permit<'a> {
-    pub(super) breaker: &'a CircuitBreaker,
-    pub(super) raw: Option<RawPermit>,
+    pub(super) held: Held<&'a CircuitBreaker>,
 }
 
 impl Permit<'_> {
     /// The state the call was admitted in.
     pub fn state(&self) -> State {
-        self.raw.map_or(State::Closed, RawPermit::state)
+        self.held.state()
     }
 
     /// Records the call's outcome; its duration, where slow calls are
     /// detected, is measured with the breaker's clock.
     #[inline]
     pub fn record(mut self, outcome: Outcome) {
-        if let Some(raw) = self.raw.take() {
-            self.breaker.record_raw(raw, outcome);
-        }
+        self.held.record(outcome);
     }
 
     /// Records an outcome with a latency the caller measured (as
@@ -211,9 +208,7 @@ impl Permit<'_> {
     /// ```
     #[inline]
     pub fn record_sample(mut self, sample: Sample) {
-        if let Some(raw) = self.raw.take() {
-            self.breaker.record_sample_raw(raw, sample);
-        }
+        self.held.record_sample(sample);
     }
 
     /// [`record_sample`](Permit::record_sample) with the parts.
@@ -222,18 +217,11 @@ impl Permit<'_> {
     }
 }
 
-impl Drop for Permit<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(raw) = self.raw.take() {
-            self.breaker.release_raw(raw);
-        }
-    }
-}
-
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit").field("raw", &self.raw).finish()
+        f.debug_struct("Permit")
+            .field("raw", &self.held.raw)
+            .finish()
     }
 }
 
@@ -256,62 +244,111 @@ impl fmt::Debug for Permit<'_> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct OwnedPermit {
-    breaker: CircuitBreaker,
-    raw: Option<RawPermit>,
+    held: Held<CircuitBreaker>,
 }
 
 impl OwnedPermit {
     /// The state the call was admitted in.
     pub fn state(&self) -> State {
-        self.raw.map_or(State::Closed, RawPermit::state)
+        self.held.state()
     }
 
     /// The breaker that admitted the call.
     pub fn breaker(&self) -> &CircuitBreaker {
-        &self.breaker
+        &self.held.breaker
     }
 
     /// Records the call's outcome (see [`Permit::record`]).
     #[inline]
     pub fn record(mut self, outcome: Outcome) {
-        if let Some(raw) = self.raw.take() {
-            self.breaker.record_raw(raw, outcome);
-        }
+        self.held.record(outcome);
     }
 
     /// Records an outcome with a latency the caller measured (see
     /// [`Permit::record_sample`]).
     #[inline]
     pub fn record_sample(mut self, sample: Sample) {
-        if let Some(raw) = self.raw.take() {
-            self.breaker.record_sample_raw(raw, sample);
-        }
+        self.held.record_sample(sample);
     }
 
     /// Classifies `result` and records the outcome.
     #[inline]
-    pub fn record_result<C, T, E>(self, classifier: &C, result: Result<&T, &E>)
+    pub fn record_result<C, T, E>(mut self, classifier: &C, result: Result<&T, &E>)
     where
         C: Classify<T, E>,
     {
-        self.record(classifier.classify(result));
-    }
-}
-
-impl Drop for OwnedPermit {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(raw) = self.raw.take() {
-            self.breaker.release_raw(raw);
-        }
+        self.held.record_classified(classifier, result);
     }
 }
 
 impl fmt::Debug for OwnedPermit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedPermit")
-            .field("breaker", &self.breaker.name())
-            .field("raw", &self.raw)
+            .field("breaker", &self.held.breaker.name())
+            .field("raw", &self.held.raw)
             .finish()
+    }
+}
+
+/// A taken permit and the way to its breaker, which [`Permit`] (borrowed),
+/// [`OwnedPermit`] (owned) and the services' response futures (striped or
+/// `&'static` handles) share: recorded at most once; dropped unrecorded, it
+/// counts as a cancelled call and gives a half-open probe slot back.
+pub(crate) struct Held<B: Borrow<CircuitBreaker>> {
+    breaker: B,
+    raw: Option<RawPermit>,
+}
+
+impl<B: Borrow<CircuitBreaker>> Held<B> {
+    #[inline]
+    pub(crate) fn new(breaker: B, raw: RawPermit) -> Self {
+        Self {
+            breaker,
+            raw: Some(raw),
+        }
+    }
+
+    fn state(&self) -> State {
+        self.raw.map_or(State::Closed, RawPermit::state)
+    }
+
+    #[inline]
+    pub(crate) fn record(&mut self, outcome: Outcome) {
+        if let Some(raw) = self.raw.take() {
+            self.breaker.borrow().record_raw(raw, outcome);
+        }
+    }
+
+    #[inline]
+    fn record_sample(&mut self, sample: Sample) {
+        if let Some(raw) = self.raw.take() {
+            self.breaker.borrow().record_sample_raw(raw, sample);
+        }
+    }
+
+    /// Classifies, then records: a classifier that panics leaves the
+    /// permit here, and the drop gives a probe slot back.
+    #[inline]
+    pub(crate) fn record_classified<C, T, E>(&mut self, classifier: &C, result: Result<&T, &E>)
+    where
+        C: Classify<T, E>,
+    {
+        let outcome = classifier.classify(result);
+        self.record(outcome);
+    }
+}
+
+impl<B: Borrow<CircuitBreaker>> Drop for Held<B> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(raw) = self.raw.take() {
+            self.breaker.borrow().release_raw(raw);
+        }
+    }
+}
+
+impl<B: Borrow<CircuitBreaker>> fmt::Debug for Held<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Held").field("raw", &self.raw).finish()
     }
 }
