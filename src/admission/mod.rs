@@ -16,11 +16,13 @@
 mod core;
 mod permit;
 mod queue;
+mod reserve;
 mod wait;
 
 pub(crate) use self::core::Admission;
 pub(crate) use self::permit::{HasPool, Hold, Permit, Striped};
 pub(crate) use self::queue::{check_wait, Order, WaitQueue};
+pub(crate) use self::reserve::{Reservation, Reserve};
 #[cfg(seawall_loom)]
 pub(crate) use self::wait::Acquire;
 pub(crate) use self::wait::{TimedAcquire, WaitError};

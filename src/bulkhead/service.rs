@@ -1,14 +1,13 @@
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use tower::{BoxError, Service};
 
 use super::future::ResponseFuture;
 use super::layer::Handle;
 use super::{BulkheadLayer, Mode};
-use crate::admission::{Permit, TimedAcquire};
+use crate::admission::{Permit, Reservation, Reserve, WaitError};
 
 /// A service behind a bulkhead. Clones share the bulkhead; a clone starts
 /// without a reservation.
@@ -41,14 +40,7 @@ use crate::admission::{Permit, TimedAcquire};
 pub struct Bulkhead<S> {
     inner: S,
     bulkhead: BulkheadLayer,
-    state: State,
-}
-
-enum State {
-    Idle,
-    Waiting(Pin<Box<TimedAcquire<Handle>>>),
-    Reserved(Permit<Handle>),
-    Refused(BoxError),
+    state: Reservation<BulkheadLayer>,
 }
 
 impl<S> Bulkhead<S> {
@@ -57,7 +49,7 @@ impl<S> Bulkhead<S> {
         Self {
             inner,
             bulkhead,
-            state: State::Idle,
+            state: Reservation::Idle,
         }
     }
 
@@ -99,40 +91,23 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        loop {
-            match &mut self.state {
-                State::Reserved(_) => return self.inner.poll_ready(cx).map_err(Into::into),
-                State::Refused(_) => return Poll::Ready(Ok(())),
-                State::Idle => {
-                    self.state = match Permit::try_acquire(self.bulkhead.for_call()) {
-                        Some(permit) => State::Reserved(permit),
-                        None => self.when_full(),
-                    }
-                }
-                State::Waiting(wait) => {
-                    self.state = match wait.as_mut().poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(permit)) => State::Reserved(permit),
-                        Poll::Ready(Err(e)) => State::Refused(
-                            self.bulkhead.rejection(e, max_wait(self.bulkhead.mode())),
-                        ),
-                    }
-                }
-            }
+        ready!(self.state.poll(cx, &self.bulkhead));
+        if self.state.is_reserved() {
+            return self.inner.poll_ready(cx).map_err(Into::into);
         }
+        Poll::Ready(Ok(()))
     }
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        match std::mem::replace(&mut self.state, State::Idle) {
+        match self.state.take("Bulkhead") {
             // The permit is in the future before the inner call starts: a
             // panic in `call` drops it and frees the slot.
-            State::Reserved(permit) => {
+            Ok(permit) => {
                 let permit = PermitGuard(Some(permit), None);
                 ResponseFuture::called(self.inner.call(req), permit)
             }
-            State::Refused(error) => ResponseFuture::refused(error),
-            _ => panic!("Bulkhead::call without poll_ready returning Ready first"),
+            Err(error) => ResponseFuture::refused(error),
         }
     }
 }
@@ -146,23 +121,35 @@ pub(crate) struct PermitGuard(
     pub(crate) Option<std::sync::Arc<BulkheadLayer>>,
 );
 
-impl<S> Bulkhead<S> {
-    #[cold]
-    fn when_full(&self) -> State {
-        match self.bulkhead.mode() {
-            Mode::Wait { max_wait, .. } => State::Waiting(Box::pin(TimedAcquire::new(
-                self.bulkhead.for_call(),
-                max_wait,
-            ))),
-            _ => State::Refused(self.bulkhead.full().into()),
+impl Reserve for BulkheadLayer {
+    type Handle = Handle;
+    type Permit = Permit<Handle>;
+
+    #[inline]
+    fn try_reserve(&self) -> Option<Permit<Handle>> {
+        Permit::try_acquire(self.for_call())
+    }
+
+    fn max_wait(&self) -> Option<Duration> {
+        match self.mode() {
+            Mode::Wait { max_wait, .. } => Some(max_wait),
+            _ => None,
         }
     }
-}
 
-fn max_wait(mode: Mode) -> std::time::Duration {
-    match mode {
-        Mode::Wait { max_wait, .. } => max_wait,
-        _ => std::time::Duration::ZERO,
+    fn wait_handle(&self) -> Handle {
+        self.for_call()
+    }
+
+    fn waited(&self, permit: Permit<Handle>) -> Permit<Handle> {
+        permit
+    }
+
+    fn refused(&self, error: Option<WaitError>) -> BoxError {
+        match error {
+            Some(e) => self.rejection(e, self.max_wait().unwrap_or_default()),
+            None => self.full().into(),
+        }
     }
 }
 
@@ -175,16 +162,10 @@ impl<S: Clone> Clone for Bulkhead<S> {
 
 impl<S: fmt::Debug> fmt::Debug for Bulkhead<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            State::Idle => "idle",
-            State::Waiting(_) => "waiting",
-            State::Reserved(_) => "reserved",
-            State::Refused(_) => "refused",
-        };
         f.debug_struct("Bulkhead")
             .field("inner", &self.inner)
             .field("bulkhead", &self.bulkhead)
-            .field("state", &state)
+            .field("state", &self.state.describe())
             .finish()
     }
 }

@@ -1,7 +1,5 @@
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use tower::{BoxError, Service};
@@ -10,7 +8,7 @@ use super::future::{Recorder, ResponseFuture};
 use super::limiter::LimitPermit;
 use super::partition::{PoolRef, SHARED};
 use super::{Limiter, Mode};
-use crate::admission::{TimedAcquire, WaitError};
+use crate::admission::{Permit, Reservation, Reserve, WaitError};
 use crate::classify::{Classify, DefaultClassifier};
 
 /// A service behind an adaptive concurrency limit. Clones share the
@@ -43,17 +41,16 @@ use crate::classify::{Classify, DefaultClassifier};
 /// ```
 pub struct Limit<S, C = DefaultClassifier> {
     inner: S,
-    limiter: Limiter,
-    partition: usize,
+    partition: Partition,
     classifier: C,
-    state: State,
+    state: Reservation<Partition>,
 }
 
-enum State {
-    Idle,
-    Waiting(Pin<Box<TimedAcquire<PoolRef>>>),
-    Reserved(LimitPermit),
-    Refused(BoxError),
+/// A limiter and the partition a service's calls belong to: how the
+/// service reserves.
+struct Partition {
+    limiter: Limiter,
+    index: usize,
 }
 
 impl<S> Limit<S> {
@@ -77,21 +74,28 @@ impl<S, C> Limit<S, C> {
     pub(crate) fn from_parts(inner: S, limiter: Limiter, partition: usize, classifier: C) -> Self {
         Self {
             inner,
-            limiter,
-            partition,
+            partition: Partition {
+                limiter,
+                index: partition,
+            },
             classifier,
-            state: State::Idle,
+            state: Reservation::Idle,
         }
     }
 
     /// Classifies results with `classifier` instead.
     pub fn with_classifier<C2>(self, classifier: C2) -> Limit<S, C2> {
-        Limit::from_parts(self.inner, self.limiter, self.partition, classifier)
+        Limit::from_parts(
+            self.inner,
+            self.partition.limiter,
+            self.partition.index,
+            classifier,
+        )
     }
 
     /// The limiter.
     pub fn limiter(&self) -> &Limiter {
-        &self.limiter
+        &self.partition.limiter
     }
 
     /// The inner service.
@@ -108,30 +112,38 @@ impl<S, C> Limit<S, C> {
     pub fn into_inner(self) -> S {
         self.inner
     }
+}
 
-    #[cold]
-    fn when_full(&self) -> State {
+impl Reserve for Partition {
+    type Handle = PoolRef;
+    type Permit = LimitPermit;
+
+    #[inline]
+    fn try_reserve(&self) -> Option<LimitPermit> {
+        self.limiter.try_acquire_in_quiet(self.index)
+    }
+
+    fn max_wait(&self) -> Option<Duration> {
         match self.limiter.shared.mode {
-            Mode::Wait { max_wait, .. } => State::Waiting(Box::pin(TimedAcquire::new(
-                self.limiter.pool_ref(self.partition),
-                max_wait,
-            ))),
-            _ => State::Refused(self.limiter.shared.overloaded(self.partition, None).into()),
+            Mode::Wait { max_wait, .. } => Some(max_wait),
+            _ => None,
         }
     }
 
-    #[cold]
-    fn refused(&self, error: WaitError) -> State {
-        let waited = match (error, self.limiter.shared.mode) {
-            (WaitError::TimedOut, Mode::Wait { max_wait, .. }) => Some(max_wait),
-            _ => None::<Duration>,
+    fn wait_handle(&self) -> PoolRef {
+        self.limiter.pool_ref(self.index)
+    }
+
+    fn waited(&self, permit: Permit<PoolRef>) -> LimitPermit {
+        LimitPermit::new(permit)
+    }
+
+    fn refused(&self, error: Option<WaitError>) -> BoxError {
+        let waited = match error {
+            Some(WaitError::TimedOut) => self.max_wait(),
+            _ => None,
         };
-        State::Refused(
-            self.limiter
-                .shared
-                .overloaded(self.partition, waited)
-                .into(),
-        )
+        self.limiter.shared.overloaded(self.index, waited).into()
     }
 }
 
@@ -147,38 +159,23 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        loop {
-            match &mut self.state {
-                State::Reserved(_) => return self.inner.poll_ready(cx).map_err(Into::into),
-                State::Refused(_) => return Poll::Ready(Ok(())),
-                State::Idle => {
-                    self.state = match self.limiter.try_acquire_in_quiet(self.partition) {
-                        Some(permit) => State::Reserved(permit),
-                        None => self.when_full(),
-                    }
-                }
-                State::Waiting(wait) => {
-                    self.state = match wait.as_mut().poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(permit)) => State::Reserved(LimitPermit::new(permit)),
-                        Poll::Ready(Err(e)) => self.refused(e),
-                    }
-                }
-            }
+        ready!(self.state.poll(cx, &self.partition));
+        if self.state.is_reserved() {
+            return self.inner.poll_ready(cx).map_err(Into::into);
         }
+        Poll::Ready(Ok(()))
     }
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        match std::mem::replace(&mut self.state, State::Idle) {
-            State::Reserved(permit) => {
+        match self.state.take("Limit") {
+            Ok(permit) => {
                 // The recorder owns the permit before the inner call
                 // starts: a panic in `call` drops it and frees the slot.
                 let recorder = Recorder::new(permit, self.classifier.clone());
                 ResponseFuture::called(self.inner.call(req), recorder)
             }
-            State::Refused(error) => ResponseFuture::refused(error),
-            _ => panic!("Limit::call without poll_ready returning Ready first"),
+            Err(error) => ResponseFuture::refused(error),
         }
     }
 }
@@ -188,8 +185,8 @@ impl<S: Clone, C: Clone> Clone for Limit<S, C> {
     fn clone(&self) -> Self {
         Self::from_parts(
             self.inner.clone(),
-            self.limiter.clone(),
-            self.partition,
+            self.partition.limiter.clone(),
+            self.partition.index,
             self.classifier.clone(),
         )
     }
@@ -197,16 +194,10 @@ impl<S: Clone, C: Clone> Clone for Limit<S, C> {
 
 impl<S: fmt::Debug, C> fmt::Debug for Limit<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.state {
-            State::Idle => "idle",
-            State::Waiting(_) => "waiting",
-            State::Reserved(_) => "reserved",
-            State::Refused(_) => "refused",
-        };
         f.debug_struct("Limit")
             .field("inner", &self.inner)
-            .field("limiter", &self.limiter)
-            .field("state", &state)
+            .field("limiter", &self.partition.limiter)
+            .field("state", &self.state.describe())
             .finish()
     }
 }

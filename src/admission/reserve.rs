@@ -1,0 +1,103 @@
+//! The reservation a bulkhead or limit service makes in `poll_ready` and
+//! hands to `call`: one state machine for both layers, each saying how it
+//! takes, waits for and refuses permits ([`Reserve`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tower::BoxError;
+
+use super::{HasPool, Permit, TimedAcquire, WaitError};
+
+/// How a layer reserves: without waiting, by waiting, or by refusing.
+pub(crate) trait Reserve {
+    /// What a waiting caller's permit leads to.
+    type Handle: HasPool;
+    /// What `call` receives.
+    type Permit;
+
+    /// A permit if one is free now.
+    fn try_reserve(&self) -> Option<Self::Permit>;
+
+    /// How long a caller may wait when none is free, if it may.
+    fn max_wait(&self) -> Option<Duration>;
+
+    /// A handle for a caller about to wait.
+    fn wait_handle(&self) -> Self::Handle;
+
+    /// The permit a wait ended with, as `call` wants it.
+    fn waited(&self, permit: Permit<Self::Handle>) -> Self::Permit;
+
+    /// The error of a caller refused after waiting (`Some` time) or at once.
+    fn refused(&self, error: Option<WaitError>) -> BoxError;
+}
+
+/// Where a service is between `poll_ready` and `call`.
+pub(crate) enum Reservation<R: Reserve> {
+    Idle,
+    Waiting(Pin<Box<TimedAcquire<R::Handle>>>),
+    Reserved(R::Permit),
+    Refused(BoxError),
+}
+
+impl<R: Reserve> Reservation<R> {
+    /// Drives the reservation until it holds a permit or a refusal (a
+    /// refusal is ready too: `call` returns it in the response future, so
+    /// that a full layer never makes the service look dead to tower).
+    #[inline]
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
+        loop {
+            *self = match self {
+                Reservation::Reserved(_) | Reservation::Refused(_) => return Poll::Ready(()),
+                Reservation::Idle => match layer.try_reserve() {
+                    Some(permit) => Reservation::Reserved(permit),
+                    None => Self::when_full(layer),
+                },
+                Reservation::Waiting(wait) => match wait.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(permit)) => Reservation::Reserved(layer.waited(permit)),
+                    Poll::Ready(Err(e)) => Reservation::Refused(layer.refused(Some(e))),
+                },
+            }
+        }
+    }
+
+    #[cold]
+    fn when_full(layer: &R) -> Self {
+        match layer.max_wait() {
+            Some(max_wait) => {
+                Reservation::Waiting(Box::pin(TimedAcquire::new(layer.wait_handle(), max_wait)))
+            }
+            None => Reservation::Refused(layer.refused(None)),
+        }
+    }
+
+    /// Whether a permit is held, so the inner service's readiness counts.
+    #[inline]
+    pub(crate) fn is_reserved(&self) -> bool {
+        matches!(self, Reservation::Reserved(_))
+    }
+
+    /// What `call` takes: the permit or the refusal. Panics, naming
+    /// `service`, if `poll_ready` did not return `Ready` first.
+    #[inline]
+    pub(crate) fn take(&mut self, service: &str) -> Result<R::Permit, BoxError> {
+        match std::mem::replace(self, Reservation::Idle) {
+            Reservation::Reserved(permit) => Ok(permit),
+            Reservation::Refused(error) => Err(error),
+            _ => panic!("{service}::call without poll_ready returning Ready first"),
+        }
+    }
+
+    /// The state, for `Debug`.
+    pub(crate) fn describe(&self) -> &'static str {
+        match self {
+            Reservation::Idle => "idle",
+            Reservation::Waiting(_) => "waiting",
+            Reservation::Reserved(_) => "reserved",
+            Reservation::Refused(_) => "refused",
+        }
+    }
+}
