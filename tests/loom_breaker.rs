@@ -549,37 +549,63 @@ fn time_window_lazy_reset_is_linearizable() {
 /// breaker OPEN. A success only evaluates the window when the window's
 /// `recheck` word asks it to (failures waiting for the minimum), so either
 /// the success must read the word after the failure that needs it has set
-/// it, or the failure's own evaluation must see the success.
-///
-/// Ignored: it fails today. The failure sums the window (1 call, below the
-/// minimum) and only then sets `recheck`; the success bumps its count in
-/// between and reads `recheck` still clear, so it skips the evaluation and
-/// nobody judges the window of 2 calls at 50 %. The trip waits for the next
-/// record.
+/// it, or the failure's own evaluation must see the success. (A failure
+/// that sets the word only after its sum fails this model: the success
+/// bumps its count in between, reads the word still clear and skips the
+/// evaluation, and nobody judges the window of 2 calls at 50 %.)
 #[test]
 fn time_window_trips_at_minimum_calls() {
     check(2, |lead| {
         let clock = ManualClock::new();
-        let (breaker, log) = build(
-            CircuitBreaker::builder()
-                .time_window(10)
-                .minimum_number_of_calls(2)
-                .failure_rate_threshold(50.0),
-            &clock,
-        );
-
-        let b = breaker.clone();
-        let t = thread::spawn(move || {
-            lead.start(1);
-            b.try_acquire().unwrap().record(Outcome::Success);
-        });
-        lead.start(0);
-        breaker.try_acquire().unwrap().record(Outcome::Failure);
-        t.join().unwrap();
-
+        let (breaker, log) = build(time_window_min_2(), &clock);
+        failure_and_success_race(lead, &breaker);
         assert_eq!(breaker.state(), State::Open, "{:?}", breaker.metrics());
         assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
     });
+}
+
+/// Model 5d. As 5c, right after a `reset` within the same second as an
+/// evaluation that found the old window at its minimum. A failure skips
+/// asking successes to evaluate while the window is known to hold its
+/// minimum in this generation and second (a second's counts only grow), so
+/// that rare failures write no line every call reads; an old generation's
+/// "at its minimum" must not pass for the new one's. (Tagging it by the
+/// second alone fails this model as 5c fails.)
+#[test]
+fn time_window_trips_at_minimum_calls_after_reset() {
+    check(2, |lead| {
+        let clock = ManualClock::new();
+        let (breaker, log) = build(time_window_min_2(), &clock);
+        // 1 failure in 3 calls: at the minimum, below the threshold.
+        for outcome in [Outcome::Success, Outcome::Success, Outcome::Failure] {
+            breaker.try_acquire().unwrap().record(outcome);
+        }
+        breaker.reset();
+        failure_and_success_race(lead, &breaker);
+        assert_eq!(breaker.state(), State::Open, "{:?}", breaker.metrics());
+        // A reset is reported as its own event, not as a transition.
+        assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
+    });
+}
+
+/// A 10-second time window tripping at 50 % from 2 calls.
+fn time_window_min_2() -> seawall::breaker::Builder {
+    CircuitBreaker::builder()
+        .time_window(10)
+        .minimum_number_of_calls(2)
+        .failure_rate_threshold(50.0)
+}
+
+/// A failure on the main thread and a success on a spawned one, at once.
+fn failure_and_success_race(lead: Lead, breaker: &CircuitBreaker) {
+    let b = breaker.clone();
+    let t = thread::spawn(move || {
+        lead.start(1);
+        b.try_acquire().unwrap().record(Outcome::Success);
+    });
+    lead.start(0);
+    breaker.try_acquire().unwrap().record(Outcome::Failure);
+    t.join().unwrap();
 }
 
 /// Model 6a. The consecutive-failures policy: with one failure already in

@@ -122,6 +122,16 @@ fn bump(word: &AtomicU64, key: Key, is_current: &impl Fn() -> bool) -> bool {
     }
 }
 
+/// The `recheck` value saying: in generation `gen`, at second `sec`, the
+/// window held failures or slow calls and at least its minimum of calls.
+/// The whole generation (29 bits) and 32 bits of the second, so that no
+/// number of transitions within a second makes an old tag pass for a
+/// current one; bit 63 set and bits 61–62 clear, so never 0 and never
+/// `RECHECK_ALWAYS`.
+fn settled(gen: u32, sec: u64) -> u64 {
+    1 << 63 | u64::from(gen & 0x1fff_ffff) << 32 | (sec & 0xffff_ffff)
+}
+
 fn read(word: &AtomicU64, key: Key) -> u32 {
     // SeqCst: see `bump` (a plain load on x86, `ldar` on ARMv8).
     let w = word.load(Ordering::SeqCst);
@@ -161,9 +171,12 @@ pub(crate) struct TimeWindow {
     /// When a success must evaluate too, although it cannot raise a rate by
     /// itself: 0 while the window holds no failure and no slow call (rates
     /// are zero); `RECHECK_ALWAYS` while it holds some but fewer calls than
-    /// the minimum (a success can make the rates defined); otherwise one
-    /// more than the second of the last evaluation, because when a new
-    /// second begins older calls leave the window and can raise a rate.
+    /// the minimum (a success can make the rates defined); otherwise the
+    /// [`settled`] tag of the generation and second of the last evaluation,
+    /// because when a new second begins older calls leave the window and
+    /// can raise a rate. In the steady state of rare failures it holds that
+    /// tag and nothing writes it: every call reads this line, so a write
+    /// per failure would cost every other thread a cache miss.
     recheck: CachePadded<AtomicU64>,
 }
 
@@ -212,7 +225,12 @@ impl TimeWindow {
             bump(&bucket.slow, key, &is_current);
         }
         let bad = failed || slow;
-        if bad {
+        let settled = settled(gen, sec);
+        // A window that held its minimum of calls in this generation and
+        // second still does (a second's counts only grow), so no success
+        // can be the one that brings it there: the request below is needed
+        // only otherwise.
+        if bad && self.recheck.load(Ordering::SeqCst) != settled {
             // Ask successes to evaluate before summing. This is the
             // store-buffering pattern: either this sum sees a racing
             // success's count, or that success sees the request and
@@ -232,7 +250,7 @@ impl TimeWindow {
         // SeqCst, and Acquire in effect: a success that sees the request
         // also sees the buckets the failure wrote before making it.
         let recheck = self.recheck.load(Ordering::SeqCst);
-        let new_second = recheck != 0 && recheck != sec.wrapping_add(1);
+        let new_second = recheck != 0 && recheck != settled;
         if !(bad || new_second) {
             return None;
         }
@@ -242,7 +260,7 @@ impl TimeWindow {
         } else if counts.calls < self.min_calls {
             RECHECK_ALWAYS
         } else {
-            sec.wrapping_add(1)
+            settled
         };
         if next != recheck {
             self.recheck.store(next, Ordering::Release);
