@@ -33,7 +33,17 @@
 //!   time window, which shares no line between threads), `m_consecutive`,
 //!   and the peer
 //!   `m_recloser` (recloser 1.4 around the same outcomes, a count window of
-//!   100, called through `Recloser::call` with no reference count).
+//!   100, called through `Recloser::call` with no reference count), and
+//!   `m6_count_window_permit`, seawall's count window used the way recloser
+//!   is: `try_acquire`, the call and `record` inside `call`, on the default
+//!   handle (a borrowed permit takes no reference count).
+//! * `p_floor_*`: what a window's record cannot avoid and nothing else, the
+//!   floor the `m_*` rows are held to: one or two system-clock reads (a
+//!   time window reads one to find its bucket; slow-call detection reads
+//!   one at admission and one at the outcome), one uncontended `fetch_add`
+//!   (a count window's cursor, a time window's bucket), and with `_arc`
+//!   the response future's reference count. The summary divides each `m_*`
+//!   row's overhead by its floor's.
 //!
 //! # Group `two_threads`: one breaker shared by N threads
 //!
@@ -92,7 +102,8 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput};
 use parking_lot::Mutex;
 use seawall::breaker::{Breaker, BreakerRef, CircuitBreaker, State};
-use seawall::classify::DefaultClassifier;
+use seawall::classify::{DefaultClassifier, Outcome};
+use seawall::clock::{Clock, SystemClock};
 use tower::limit::ConcurrencyLimit;
 use tower::load_shed::LoadShed;
 use tower::Service;
@@ -181,6 +192,108 @@ where
             inner: self.inner.call(x),
             _handle: Arc::clone(&self.handle),
         }
+    }
+}
+
+/// The floor of a window's record, and nothing else: `READS` reads of the
+/// system clock and `RMWS` uncontended `fetch_add`s per call, and with
+/// `HELD` an `Arc` clone owned by the response future (what the default
+/// handle adds). Each clone writes a line of its own, as a thread writes its
+/// own stripe of a time window.
+struct Floor<S, const READS: usize, const RMWS: usize, const HELD: bool> {
+    inner: S,
+    line: Arc<AtomicU64>,
+}
+
+impl<S: Clone, const READS: usize, const RMWS: usize, const HELD: bool> Clone
+    for Floor<S, READS, RMWS, HELD>
+{
+    fn clone(&self) -> Self {
+        floor(self.inner.clone())
+    }
+}
+
+fn floor<S, const READS: usize, const RMWS: usize, const HELD: bool>(
+    inner: S,
+) -> Floor<S, READS, RMWS, HELD> {
+    Floor {
+        inner,
+        line: Arc::new(AtomicU64::new(0)),
+    }
+}
+
+/// The response future of [`Floor`]: the inner one, maybe holding a handle.
+struct FloorFuture<F> {
+    inner: F,
+    _handle: Option<Arc<AtomicU64>>,
+}
+
+impl<F: Future + Unpin> Future for FloorFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll(cx)
+    }
+}
+
+impl<S, const READS: usize, const RMWS: usize, const HELD: bool> Service<u64>
+    for Floor<S, READS, RMWS, HELD>
+where
+    S: Service<u64>,
+    S::Future: Unpin,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = FloorFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, x: u64) -> Self::Future {
+        let mut now = 0;
+        for _ in 0..READS {
+            now ^= black_box(SystemClock.now_nanos());
+        }
+        for _ in 0..RMWS {
+            self.line.fetch_add(now | 1, Ordering::Relaxed);
+        }
+        FloorFuture {
+            inner: self.inner.call(x),
+            _handle: HELD.then(|| Arc::clone(&self.line)),
+        }
+    }
+}
+
+/// The borrowed-permit API around the mixed service, with the default
+/// handle: `try_acquire`, the call, `record`, all inside `call`, as
+/// recloser's `Recloser::call` does (no response future owns the breaker, so
+/// no reference count).
+#[derive(Clone)]
+struct Permitted {
+    breaker: CircuitBreaker,
+}
+
+impl Service<u64> for Permitted {
+    type Response = u64;
+    type Error = Fail;
+    type Future = std::future::Ready<Result<u64, Fail>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Fail>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, x: u64) -> Self::Future {
+        let Ok(permit) = self.breaker.try_acquire() else {
+            return std::future::ready(Err(Fail));
+        };
+        let result = if fails(x) { Err(Fail) } else { Ok(x) };
+        permit.record(if result.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        });
+        std::future::ready(result)
     }
 }
 
@@ -479,6 +592,16 @@ fn closed_path(c: &mut Criterion) {
     bench_one(c, "m5_time_slow", guarded_mixed(time_slow()));
     bench_one(c, "m_consecutive", guarded_mixed(consecutive()));
     bench_one(c, "m_recloser", reclosed());
+    let permitted = Permitted {
+        breaker: count_window(),
+    };
+    bench_one(c, "m6_count_window_permit", permitted.clone());
+    assert_eq!(permitted.breaker.state(), State::Closed);
+    // The floors: what the rows above cannot avoid.
+    bench_one(c, "p_floor_1clock_1rmw", floor::<_, 1, 1, false>(bare()));
+    bench_one(c, "p_floor_1clock_1rmw_arc", floor::<_, 1, 1, true>(bare()));
+    bench_one(c, "p_floor_2clock_1rmw", floor::<_, 2, 1, false>(bare()));
+    bench_one(c, "p_floor_2clock_1rmw_arc", floor::<_, 2, 1, true>(bare()));
 }
 
 /// The calling thread's scheduler statistics from
@@ -694,6 +817,11 @@ fn summary(since: SystemTime) {
         "m5_time_slow",
         "m_consecutive",
         "m_recloser",
+        "m6_count_window_permit",
+        "p_floor_1clock_1rmw",
+        "p_floor_1clock_1rmw_arc",
+        "p_floor_2clock_1rmw",
+        "p_floor_2clock_1rmw_arc",
     ];
     let bare = closed("a_bare");
     let atomic = closed("b_fetch_add").zip(bare).map(|(b, a)| b - a);
@@ -716,6 +844,37 @@ fn summary(since: SystemTime) {
             t,
             over.map_or("-".into(), |o| format!("{o:.2}")),
             ratio.map_or("-".into(), |r| format!("{r:.2}")),
+        );
+    }
+    // Each mixed row against its floor (overheads over bare) and against
+    // recloser's whole cost.
+    let overhead = |id: &str| closed(id).zip(bare).map(|(t, a)| t - a);
+    let mut printed = false;
+    for (id, floor) in [
+        ("m_count_window", "b2_arc_clone"),
+        ("m2_count_window_static", "b_fetch_add"),
+        ("m6_count_window_permit", "b_fetch_add"),
+        ("m_time_window", "p_floor_1clock_1rmw_arc"),
+        ("m3_time_window_static", "p_floor_1clock_1rmw"),
+        ("m_slow_call", "p_floor_2clock_1rmw_arc"),
+        ("m4_slow_call_static", "p_floor_2clock_1rmw"),
+        ("m5_time_slow", "p_floor_2clock_1rmw_arc"),
+    ] {
+        let (Some(o), Some(f)) = (overhead(id), overhead(floor)) else {
+            continue;
+        };
+        if !printed {
+            println!("\nmixed rows against their floor and recloser (overhead over bare)");
+            println!(
+                "{:<24} {:>8} {:<25} {:>8} {:>7} {:>11}",
+                "variant", "ns", "floor", "ns", "/floor", "/recloser"
+            );
+            printed = true;
+        }
+        let vs_recloser = overhead("m_recloser").map_or("-".into(), |r| format!("{:.2}", o / r));
+        println!(
+            "{id:<24} {o:>8.2} {floor:<25} {f:>8.2} {:>7.2} {vs_recloser:>11}",
+            o / f
         );
     }
     for id in ["d_count_window", "d2_count_window_static"] {

@@ -166,5 +166,68 @@ pub(crate) fn saturating_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// A shareable, type-erased clock as the layers store it.
-pub(crate) type SharedClock = Arc<dyn Clock>;
+/// A shareable clock as the layers store it. The built-in system clocks are
+/// called directly rather than through a vtable: the time window and
+/// slow-call detection read the clock on every call, and the adaptive
+/// limit twice, so the indirect call showed in their profiles.
+#[derive(Clone, Debug)]
+pub(crate) enum SharedClock {
+    System,
+    Precise,
+    Other(Arc<dyn Clock>),
+}
+
+impl SharedClock {
+    /// `clock`, called directly if it is one of the system clocks.
+    pub(crate) fn new(clock: impl Clock) -> Self {
+        let any: &dyn std::any::Any = &clock;
+        if any.is::<SystemClock>() {
+            Self::System
+        } else if any.is::<PreciseClock>() {
+            Self::Precise
+        } else {
+            Self::Other(Arc::new(clock))
+        }
+    }
+
+    /// Nanoseconds since the clock's origin (inherent, so that callers need
+    /// not import [`Clock`]).
+    #[inline]
+    pub(crate) fn now_nanos(&self) -> u64 {
+        match self {
+            Self::System => SystemClock.now_nanos(),
+            Self::Precise => PreciseClock.now_nanos(),
+            Self::Other(clock) => clock.now_nanos(),
+        }
+    }
+}
+
+impl Clock for SharedClock {
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        SharedClock::now_nanos(self)
+    }
+}
+
+#[cfg(all(test, not(seawall_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clocks_are_called_directly_and_others_through_their_vtable() {
+        assert!(matches!(SharedClock::new(SystemClock), SharedClock::System));
+        assert!(matches!(
+            SharedClock::new(PreciseClock),
+            SharedClock::Precise
+        ));
+        let manual = ManualClock::new();
+        let shared = SharedClock::new(manual.clone());
+        assert!(matches!(shared, SharedClock::Other(_)));
+        manual.set(Duration::from_secs(5));
+        assert_eq!(
+            shared.now(),
+            Duration::from_secs(5),
+            "reads the user's clock"
+        );
+    }
+}

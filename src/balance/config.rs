@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::load::{Load, PeakEwma};
 use super::Chooser;
-use crate::clock::{Clock, PreciseClock, SharedClock};
+use crate::clock::{Clock, SharedClock};
 use crate::observe::{Observer, SharedObserver};
 use crate::ConfigError;
 
@@ -135,7 +135,7 @@ impl Default for Builder {
                 max_ejection_percent: 10.0,
                 panic_threshold: 50.0,
                 slow_start: None,
-                clock: Arc::new(PreciseClock),
+                clock: SharedClock::Precise,
                 observer: SharedObserver::default(),
                 seed: None,
             },
@@ -227,7 +227,7 @@ impl Builder {
 
     /// The clock (default [`PreciseClock`]: latencies need nanoseconds).
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.config.clock = Arc::new(clock);
+        self.config.clock = SharedClock::new(clock);
         self
     }
 

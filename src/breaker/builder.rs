@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::config::{Config, Policy, Settings};
 use super::{Backoff, CircuitBreaker};
-use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock};
 use crate::observe::{Observer, SharedObserver};
 use crate::ConfigError;
 
@@ -137,7 +137,7 @@ impl Builder {
     /// The clock to read (default [`SystemClock`]); a
     /// [`ManualClock`](crate::clock::ManualClock) in tests.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
+        self.clock = Some(SharedClock::new(clock));
         self
     }
 
@@ -168,7 +168,7 @@ impl Builder {
     /// Validates the configuration and builds the breaker.
     pub fn build(self) -> Result<CircuitBreaker, ConfigError> {
         let (config, clock, observer) = self.into_parts()?;
-        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let clock = clock.unwrap_or(SharedClock::System);
         Ok(CircuitBreaker::from_parts(config, clock, observer))
     }
 

@@ -94,7 +94,7 @@ impl Builder {
             Some(clock) => map.clock(SameClock(clock.clone())),
             None => map,
         };
-        let clock = clock.unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
+        let clock = clock.unwrap_or(SharedClock::System);
         let base = config.name().to_owned();
         let map = map.build(move |key: &K| {
             let mut config = config.clone();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{KeyedMap, Shared};
-use crate::clock::{saturating_nanos, Clock, SharedClock, SystemClock};
+use crate::clock::{saturating_nanos, Clock, SharedClock};
 use crate::ConfigError;
 
 /// Builds a [`KeyedMap`]; [`build`](Builder::build) validates and takes the
@@ -62,7 +62,7 @@ impl Builder {
     /// The clock idleness is measured with (default
     /// [`SystemClock`]); a [`ManualClock`](crate::clock::ManualClock) in tests.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Some(Arc::new(clock));
+        self.clock = Some(SharedClock::new(clock));
         self
     }
 
@@ -92,7 +92,7 @@ impl Builder {
                 factory: Box::new(factory),
                 idle_nanos: saturating_nanos(self.idle_timeout),
                 max_keys: self.max_keys,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                clock: self.clock.unwrap_or(SharedClock::System),
                 next_sweep: AtomicU64::new(0),
             }),
         })

@@ -8,7 +8,7 @@ use super::learner::Learner;
 use super::partition::{self, PoolRef, SHARED};
 use super::{Algorithm, LimitSample, Overloaded};
 use crate::admission::{Order, Permit, Pool, Striped, WaitQueue};
-use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock};
 use crate::observe::{Event, Observer, SharedObserver};
 use crate::sync::Mutex;
 use crate::ConfigError;
@@ -349,7 +349,7 @@ impl Builder {
             algorithm,
             name: Arc::from("limit"),
             mode: Mode::FailFast,
-            clock: Arc::new(SystemClock),
+            clock: SharedClock::System,
             observer: SharedObserver::default(),
             partitions: Vec::new(),
         }
@@ -369,7 +369,7 @@ impl Builder {
 
     /// The clock round-trip times are measured with.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = SharedClock::new(clock);
         self
     }
 

@@ -96,11 +96,7 @@ impl CircuitBreaker {
     /// A breaker from a validated configuration, on the system clock, with
     /// no observer.
     pub fn new(config: Config) -> Self {
-        Self::from_parts(
-            config,
-            Arc::new(crate::clock::SystemClock),
-            SharedObserver::default(),
-        )
+        Self::from_parts(config, SharedClock::System, SharedObserver::default())
     }
 
     pub(crate) fn from_parts(config: Config, clock: SharedClock, observer: SharedObserver) -> Self {

@@ -1,11 +1,10 @@
 //! Feeds an algorithm one aggregated sample per time window.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ensure, nanos, Algorithm, LimitSample};
-use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::clock::{Clock, SharedClock};
 use crate::ConfigError;
 
 /// Wraps an algorithm so it learns once per window of samples, as Netflix's
@@ -192,7 +191,7 @@ impl WindowedConfig {
         };
         Ok(Windowed {
             delegate,
-            clock: Arc::new(SystemClock),
+            clock: SharedClock::System,
             next_update: 0,
             window: Window::new(keep),
             config: self,
@@ -261,7 +260,7 @@ impl Windowed<()> {
 impl<A> Windowed<A> {
     /// Reads time from `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = SharedClock::new(clock);
         self
     }
 
