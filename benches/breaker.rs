@@ -38,7 +38,7 @@
 //!   is: `try_acquire`, the call and `record` inside `call`, on the default
 //!   handle (a borrowed permit takes no reference count).
 //! * `p_floor_*`: what a window's record cannot avoid and nothing else, the
-//!   floor the `m_*` rows are held to: one or two system-clock reads (a
+//!   floor the `m_*` rows are held to: none, one or two system-clock reads (a
 //!   time window reads one to find its bucket; slow-call detection reads
 //!   one at admission and one at the outcome), one uncontended `fetch_add`
 //!   (a count window's cursor, a time window's bucket), and with `_arc`
@@ -598,6 +598,7 @@ fn closed_path(c: &mut Criterion) {
     bench_one(c, "m6_count_window_permit", permitted.clone());
     assert_eq!(permitted.breaker.state(), State::Closed);
     // The floors: what the rows above cannot avoid.
+    bench_one(c, "p_floor_1rmw_arc", floor::<_, 0, 1, true>(bare()));
     bench_one(c, "p_floor_1clock_1rmw", floor::<_, 1, 1, false>(bare()));
     bench_one(c, "p_floor_1clock_1rmw_arc", floor::<_, 1, 1, true>(bare()));
     bench_one(c, "p_floor_2clock_1rmw", floor::<_, 2, 1, false>(bare()));
@@ -818,6 +819,7 @@ fn summary(since: SystemTime) {
         "m_consecutive",
         "m_recloser",
         "m6_count_window_permit",
+        "p_floor_1rmw_arc",
         "p_floor_1clock_1rmw",
         "p_floor_1clock_1rmw_arc",
         "p_floor_2clock_1rmw",
@@ -851,7 +853,7 @@ fn summary(since: SystemTime) {
     let overhead = |id: &str| closed(id).zip(bare).map(|(t, a)| t - a);
     let mut printed = false;
     for (id, floor) in [
-        ("m_count_window", "b2_arc_clone"),
+        ("m_count_window", "p_floor_1rmw_arc"),
         ("m2_count_window_static", "b_fetch_add"),
         ("m6_count_window_permit", "b_fetch_add"),
         ("m_time_window", "p_floor_1clock_1rmw_arc"),

@@ -60,7 +60,7 @@ impl Builder {
     }
 
     /// The clock idleness is measured with (default
-    /// [`SystemClock`]); a [`ManualClock`](crate::clock::ManualClock) in tests.
+    /// [`SystemClock`](crate::clock::SystemClock)); a [`ManualClock`](crate::clock::ManualClock) in tests.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(SharedClock::new(clock));
         self

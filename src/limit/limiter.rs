@@ -320,8 +320,8 @@ impl fmt::Debug for Limiter {
 /// Builds a [`Limiter`]; see [`Limiter::builder`].
 ///
 /// Defaults: name `"limit"`, [`Mode::FailFast`], no partitions, the
-/// coarse [`SystemClock`] for round-trip times (use
-/// [`PreciseClock`](crate::clock::PreciseClock) when calls take less than a
+/// coarse [`SystemClock`](crate::clock::SystemClock) for round-trip times (use
+/// [`PreciseClock`](crate::clock::PreciseClock)(crate::clock::PreciseClock) when calls take less than a
 /// few milliseconds).
 ///
 /// ```

@@ -10,30 +10,28 @@
 //!
 //! # Which window under heavy concurrency
 //!
-//! CPU time per call on one thread (one call in 64 failing, the service
-//! driven synchronously; from the scheduler, because the shared 2-core
-//! machine left wall time unusable; the figures vary by a factor of 2 to 3
-//! between machines, the ratios less), from `benches/breaker.rs` and
-//! `examples/profile_breaker.rs` with the system clock:
+//! One call in 64 failing, the service driven synchronously, one run of
+//! `benches/breaker.rs` on a 2-core VM (ns per call over a bare service;
+//! two threads share one breaker, and "2 threads vs 1" is their aggregate
+//! throughput over one thread's, 2.0 being perfect):
 //!
-//! | policy | ns per call, `&'static` / `Arc` handle | 2 threads vs 1 (CPU time) | writes per call |
-//! | --- | --- | --- | --- |
-//! | consecutive failures | – / 12.7 | 2.01 | none while the run is at 0 |
-//! | count window | 9.0 / 19.3 | 1.87 / 1.73 | the shared cursor |
-//! | time window | 12.5 / 22.8 | 1.95 | the thread's own bucket |
-//! | count window + slow calls | 15.2 / 25.2 | 1.91 | as the count window, two clock reads |
-//! | the same, every call succeeding | 9.0 / 17.5 | – | none in a full, clean window |
-//! | time window + slow calls | 15.4 / 25.5 | 1.97 | as the time window, two clock reads |
-//! | recloser 1.4 (peer) | 14.4 | 1.39 | a spin lock and its ring |
-//! | one shared `fetch_add` (floor) | 4.8 | 1.67 | one shared line |
+//! | policy | ns per call, `&'static` / `Arc` handle | floor, `&'static` / `Arc` | 2 threads vs 1 | writes per call |
+//! | --- | --- | --- | --- | --- |
+//! | consecutive failures | – / 12.3 | – | 1.65 | none while the run is at 0 |
+//! | count window | 9.1 / 19.7 | 5.0 / 16.4 | 0.65 / 0.88 | the shared cursor |
+//! | time window | 11.8 / 22.6 | 7.1 / 17.9 | 2.08 | the thread's own bucket |
+//! | count window + slow calls | 14.9 / 25.1 | 9.3 / 19.8 | 0.98 | as the count window, two clock reads |
+//! | time window + slow calls | – / 25.6 | – / 19.8 | 1.92 | as the time window, two clock reads |
+//! | recloser 1.4 (peer) | 15.7 | – | 0.20 | a spin lock and its ring |
+//! | one shared `fetch_add` | 5.0 | – | 0.72 | one shared line |
 //!
-//! The `Arc` handle adds its stripe's reference count, up and down, to
-//! every call. The 2-thread column was measured while other processes held
-//! the cores, so that the two threads seldom ran at once (one shared
-//! `fetch_add` shows 1.67 where true contention gives about 0.6): it is an
-//! upper bound on the scaling, not a measure of it. For slow-call detection
-//! under heavy concurrency, pair it with a time window: a count window's
-//! cursor is one line that every recording thread writes.
+//! The floor is what the row cannot avoid, measured in the same run: an
+//! uncontended atomic read-modify-write, the clock reads, and for the `Arc`
+//! handle the response future's reference count (two more RMWs, about
+//! 11 ns); see [Where the time goes](#where-the-time-goes). Used the way
+//! recloser is (`try_acquire` and `record` around the call, no response
+//! future owning the breaker), the count window costs 10.2 ns on the
+//! default handle.
 //!
 //! * With failures rare, the **consecutive** policy and a **count window**
 //!   are cheapest. Every recorded call of a count window increments one
@@ -56,22 +54,31 @@
 //!
 //! | path | instructions per call | atomic RMWs per call |
 //! | --- | --- | --- |
-//! | count window | 173 | 1.10: the cursor, and a slot's CAS when a failure enters or leaves |
-//! | time window | 209 | 1.03: the bucket's CAS, and the failure's bucket and recheck |
-//! | count window + slow calls | 207 | 1.10 |
-//! | the same, every call succeeding | 95 | 0 |
-//! | `Arc` handle instead | +29 | +2: the stripe's reference count |
+//! | count window | 167 | 1.10: the cursor, and a slot's CAS when a failure enters or leaves |
+//! | time window | 211 | 1.03: the bucket's CAS, and the failure's bucket |
+//! | count window + slow calls | 225 | 1.10 |
+//! | the same, every call succeeding | 129 | 0 |
+//! | `Arc` handle instead | +24 | +2: the stripe's reference count |
 //!
-//! Of a time-window call's 209 instructions, about 35 are the adapter, the
-//! response future and the loop, 4 admission, 3 the (manual) clock read,
-//! 80 the out-of-line record with its state check, and 81 the window (24
-//! of them the failures' sums, amortised). What remains is the floor: one
-//! uncontended RMW costs 4.7 ns on the measuring machine, a system clock
-//! read 2.8 ns, and a time window's record needs one of each (the bucket
-//! is shared by the threads of a stripe, so a plain store would lose
-//! counts); its cost is a count window's plus the clock read. A `'static`
-//! response future that owns a reference-counted handle pays two more RMWs
-//! (about 10 ns); only a `&'static` breaker avoids them.
+//! (A `ManualClock` is read through its vtable; the system clocks are
+//! called directly and cost fewer.) What no implementation avoids is the
+//! floor of the table above: an uncontended RMW (4.7–5 ns on the measuring
+//! machine) and a system clock read (2.7 ns) per call for a time window, a
+//! second read for slow-call detection, and for the `Arc` handle two more
+//! RMWs (about 11 ns); a time window's bucket is shared by the threads of
+//! its stripe, so a plain store would lose counts. The rest, about 5 ns on
+//! one thread with a `&'static` breaker, is spread over the record's
+//! bookkeeping without a hot spot: the state word compared with the
+//! admitting one (a late call must not count in a new generation), the
+//! bucket's key of generation and second (the lazy reset), the dispatch on
+//! state and window, and the adapter and response future.
+//!
+//! Under two threads a time window shares one line that every call reads:
+//! the word that says whether a success must evaluate too. A failure writes
+//! it only while the window does not yet hold its minimum of calls in the
+//! current generation and second; with rare failures in a busy window it is
+//! not written at all, which took two threads' throughput from about 1.5×
+//! to about 2× one thread's.
 //!
 //! # Encoding limits
 //!
