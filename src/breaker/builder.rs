@@ -90,7 +90,7 @@ impl Builder {
     /// slow-call detection, so no clock reads on the call path). Durations
     /// are measured with the breaker's clock: the default
     /// [`SystemClock`](crate::clock::SystemClock) has the resolution of a kernel tick (a few ms), so
-    /// give a [`PreciseClock`](crate::clock::PreciseClock)(crate::clock::PreciseClock) for thresholds of
+    /// give a [`PreciseClock`](crate::clock::PreciseClock) for thresholds of
     /// a few milliseconds.
     pub fn slow_call_duration_threshold(mut self, threshold: Duration) -> Self {
         self.settings.slow_call_duration_threshold = Some(threshold);

@@ -321,7 +321,7 @@ impl fmt::Debug for Limiter {
 ///
 /// Defaults: name `"limit"`, [`Mode::FailFast`], no partitions, the
 /// coarse [`SystemClock`](crate::clock::SystemClock) for round-trip times (use
-/// [`PreciseClock`](crate::clock::PreciseClock)(crate::clock::PreciseClock) when calls take less than a
+/// [`PreciseClock`](crate::clock::PreciseClock) when calls take less than a
 /// few milliseconds).
 ///
 /// ```
