@@ -37,10 +37,13 @@
 //! The machine is shared: compare ratios from one run.
 //!
 //! One run on the shared 2-core machine (overhead / tower's): bulkhead
-//! 0.96, `c_bulkhead_static` 0.66; adaptive limit 1.84–2.16 (shared
-//! limiter) and 1.52–1.86 (`_static`) across algorithms, windowed or not,
-//! with or without drops; `cpu-sc` 1.9–2.1 for every seawall row
-//! (tower's wall-time scaling: 0.96–0.99). The limit's target (≤ 1) is not met.
+//! 0.89, `c_bulkhead_static` 0.60; adaptive limit 1.69–1.80 (shared
+//! limiter) and 1.38–1.50 (`_static`) for the fixed, AIMD and hybrid
+//! algorithms; two-thread scaling 1.4–2.0 for every seawall row (tower's
+//! `cpu-sc`: 0.41). The limit's target (≤ 1) is not met: per call it makes
+//! three atomic read-modify-writes (take a permit, buffer the sample, give
+//! the permit back) and two clock reads, plus the `Arc` handle's two, where
+//! tower's semaphore makes about as many RMWs and reads no clock.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
