@@ -558,7 +558,7 @@ fn time_window_trips_at_minimum_calls() {
     check(2, |lead| {
         let clock = ManualClock::new();
         let (breaker, log) = build(time_window_min_2(), &clock);
-        failure_and_success_race(lead, &breaker);
+        race(lead, &breaker, Outcome::Failure, Outcome::Success);
         assert_eq!(breaker.state(), State::Open, "{:?}", breaker.metrics());
         assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
     });
@@ -581,7 +581,7 @@ fn time_window_trips_at_minimum_calls_after_reset() {
             breaker.try_acquire().unwrap().record(outcome);
         }
         breaker.reset();
-        failure_and_success_race(lead, &breaker);
+        race(lead, &breaker, Outcome::Failure, Outcome::Success);
         assert_eq!(breaker.state(), State::Open, "{:?}", breaker.metrics());
         // A reset is reported as its own event, not as a transition.
         assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
@@ -596,15 +596,16 @@ fn time_window_min_2() -> seawall::breaker::Builder {
         .failure_rate_threshold(50.0)
 }
 
-/// A failure on the main thread and a success on a spawned one, at once.
-fn failure_and_success_race(lead: Lead, breaker: &CircuitBreaker) {
+/// Two calls at once: `on_main` recorded on the main thread, `on_spawned`
+/// on a spawned one.
+fn race(lead: Lead, breaker: &CircuitBreaker, on_main: Outcome, on_spawned: Outcome) {
     let b = breaker.clone();
     let t = thread::spawn(move || {
         lead.start(1);
-        b.try_acquire().unwrap().record(Outcome::Success);
+        b.try_acquire().unwrap().record(on_spawned);
     });
     lead.start(0);
-    breaker.try_acquire().unwrap().record(Outcome::Failure);
+    breaker.try_acquire().unwrap().record(on_main);
     t.join().unwrap();
 }
 
@@ -648,15 +649,7 @@ fn consecutive_failures_reach_threshold_together() {
     check(2, |lead| {
         let clock = ManualClock::new();
         let (breaker, log) = build(CircuitBreaker::builder().consecutive_failures(2), &clock);
-
-        let b = breaker.clone();
-        let t = thread::spawn(move || {
-            lead.start(1);
-            b.try_acquire().unwrap().record(Outcome::Failure);
-        });
-        lead.start(0);
-        breaker.try_acquire().unwrap().record(Outcome::Failure);
-        t.join().unwrap();
+        race(lead, &breaker, Outcome::Failure, Outcome::Failure);
 
         assert_eq!(breaker.state(), State::Open);
         assert_eq!(log.transitions(), [(State::Closed, State::Open)]);
