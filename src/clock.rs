@@ -178,10 +178,13 @@ pub(crate) enum SharedClock {
 }
 
 impl SharedClock {
-    /// `clock`, called directly if it is one of the system clocks.
+    /// `clock`, called directly if it is one of the system clocks (or
+    /// already shared, as when one layer hands its clock to another).
     pub(crate) fn new(clock: impl Clock) -> Self {
         let any: &dyn std::any::Any = &clock;
-        if any.is::<SystemClock>() {
+        if let Some(shared) = any.downcast_ref::<SharedClock>() {
+            shared.clone()
+        } else if any.is::<SystemClock>() {
             Self::System
         } else if any.is::<PreciseClock>() {
             Self::Precise
@@ -223,6 +226,8 @@ mod tests {
         let manual = ManualClock::new();
         let shared = SharedClock::new(manual.clone());
         assert!(matches!(shared, SharedClock::Other(_)));
+        let system = SharedClock::new(SharedClock::System);
+        assert!(matches!(system, SharedClock::System), "not wrapped again");
         manual.set(Duration::from_secs(5));
         assert_eq!(
             shared.now(),

@@ -13,7 +13,7 @@ use super::core::Held;
 use super::future::ResponseFuture;
 use super::{Builder, CircuitBreaker};
 use crate::classify::{Classify, DefaultClassifier};
-use crate::clock::{Clock, SharedClock};
+use crate::clock::SharedClock;
 use crate::keyed::{self, KeyedMap};
 use crate::observe::SharedObserver;
 use crate::ConfigError;
@@ -69,17 +69,6 @@ impl<K: Hash + Eq> fmt::Debug for KeyedBreakers<K> {
     }
 }
 
-/// The breaker's clock, shared with the map so that idleness and the
-/// breakers' waits are measured alike.
-#[derive(Debug)]
-struct SameClock(SharedClock);
-
-impl Clock for SameClock {
-    fn now_nanos(&self) -> u64 {
-        self.0.now_nanos()
-    }
-}
-
 impl Builder {
     /// Validates the configuration once and returns breakers by key, made
     /// from it on first use. `map` sets how many keys are kept and for how
@@ -91,7 +80,9 @@ impl Builder {
     {
         let (config, clock, observer) = self.into_parts()?;
         let map = match &clock {
-            Some(clock) => map.clock(SameClock(clock.clone())),
+            // The breakers' clock, so that idleness and their waits are
+            // measured alike.
+            Some(clock) => map.clock(clock.clone()),
             None => map,
         };
         let clock = clock.unwrap_or(SharedClock::System);
