@@ -17,6 +17,8 @@
 //! reduction otherwise hides some load-then-CAS orders, tokio-rs/loom#392).
 #![cfg(all(seawall_loom, feature = "bulkhead"))]
 
+mod loom_support;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,33 +27,16 @@ use std::time::Duration;
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
+use loom_support::{check_with, Lead};
 use seawall::bulkhead::{BulkheadLayer, BulkheadPermit, Mode};
-
-/// Which thread starts its racing part first (see `loom_breaker.rs`).
-#[derive(Debug, Clone, Copy)]
-struct Lead(usize);
-
-impl Lead {
-    fn start(self, me: usize) {
-        if me < self.0 {
-            thread::yield_now();
-        }
-    }
-}
 
 fn check<F>(threads: usize, model: F)
 where
     F: Fn(Lead) + Send + Sync + 'static,
 {
-    let model = Arc::new(model);
-    for lead in 0..threads {
-        let model = model.clone();
-        let mut builder = loom::model::Builder::new();
-        // The set-up of `cached_permits_are_part_of_the_budget` takes a
-        // few dozen permits one by one before its threads start.
-        builder.max_branches = 20_000;
-        builder.check(move || model(Lead(lead)));
-    }
+    // The set-up of `cached_permits_are_part_of_the_budget` takes a few
+    // dozen permits one by one before its threads start.
+    check_with(threads, 20_000, model);
 }
 
 fn bulkhead(max: u32) -> BulkheadLayer {

@@ -22,41 +22,17 @@
 //! hide behind a load.
 #![cfg(seawall_loom)]
 
-use std::sync::Arc;
+mod loom_support;
+
 use std::time::Duration;
 
 use loom::thread;
+use loom_support::check;
 use seawall::breaker::{Builder, CircuitBreaker, State};
 use seawall::classify::Outcome;
 use seawall::clock::ManualClock;
 
 const SLOW: Duration = Duration::from_millis(1);
-
-/// Which thread starts its racing part first.
-#[derive(Debug, Clone, Copy)]
-struct Lead(usize);
-
-impl Lead {
-    /// Called by thread `me` (0 the model's main thread) right before its
-    /// racing part: yields once if `me` is below the lead.
-    fn start(self, me: usize) {
-        if me < self.0 {
-            thread::yield_now();
-        }
-    }
-}
-
-/// Runs `model` under loom once per lead thread.
-fn check<F>(threads: usize, model: F)
-where
-    F: Fn(Lead) + Send + Sync + 'static,
-{
-    let model = Arc::new(model);
-    for lead in 0..threads {
-        let model = model.clone();
-        loom::model(move || model(Lead(lead)));
-    }
-}
 
 fn metrics_only(builder: Builder, clock: &ManualClock) -> CircuitBreaker {
     let breaker = builder

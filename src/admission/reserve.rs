@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use tower::BoxError;
@@ -43,11 +43,27 @@ pub(crate) enum Reservation<R: Reserve> {
 }
 
 impl<R: Reserve> Reservation<R> {
-    /// Drives the reservation until it holds a permit or a refusal (a
-    /// refusal is ready too: `call` returns it in the response future, so
+    /// `poll_ready` of a service reserving with `layer` in front of
+    /// `inner`: ready once it holds a permit and `inner` is ready, or at
+    /// once with a refusal (`call` returns it in the response future, so
     /// that a full layer never makes the service look dead to tower).
     #[inline]
-    pub(crate) fn poll(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
+    pub(crate) fn poll_ready<E: Into<BoxError>>(
+        &mut self,
+        cx: &mut Context<'_>,
+        layer: &R,
+        inner: impl FnOnce(&mut Context<'_>) -> Poll<Result<(), E>>,
+    ) -> Poll<Result<(), BoxError>> {
+        ready!(self.poll(cx, layer));
+        if matches!(self, Reservation::Reserved(_)) {
+            return inner(cx).map_err(Into::into);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Drives the reservation until it holds a permit or a refusal.
+    #[inline]
+    fn poll(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
         loop {
             *self = match self {
                 Reservation::Reserved(_) | Reservation::Refused(_) => return Poll::Ready(()),
@@ -72,12 +88,6 @@ impl<R: Reserve> Reservation<R> {
             }
             None => Reservation::Refused(layer.refused(None)),
         }
-    }
-
-    /// Whether a permit is held, so the inner service's readiness counts.
-    #[inline]
-    pub(crate) fn is_reserved(&self) -> bool {
-        matches!(self, Reservation::Reserved(_))
     }
 
     /// What `call` takes: the permit or the refusal. Panics, naming

@@ -1,5 +1,5 @@
 use std::fmt;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tower::{BoxError, Service};
@@ -91,11 +91,9 @@ where
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        ready!(self.state.poll(cx, &self.bulkhead));
-        if self.state.is_reserved() {
-            return self.inner.poll_ready(cx).map_err(Into::into);
-        }
-        Poll::Ready(Ok(()))
+        let inner = &mut self.inner;
+        self.state
+            .poll_ready(cx, &self.bulkhead, |cx| inner.poll_ready(cx))
     }
 
     #[inline]

@@ -1,4 +1,4 @@
-//! Helpers shared by the breaker's loom models (see `tests/loom_breaker.rs`
+//! Helpers shared by the loom models (see `tests/loom_breaker.rs`
 //! for how the models are run and why each runs once per lead thread).
 #![allow(dead_code)]
 
@@ -39,10 +39,21 @@ pub(crate) fn check<F>(threads: usize, model: F)
 where
     F: Fn(Lead) + Send + Sync + 'static,
 {
+    check_with(threads, loom::model::Builder::new().max_branches, model);
+}
+
+/// [`check`] with room for `max_branches` branches per execution, for
+/// models whose set-up makes many atomic operations.
+pub(crate) fn check_with<F>(threads: usize, max_branches: usize, model: F)
+where
+    F: Fn(Lead) + Send + Sync + 'static,
+{
     let model = Arc::new(model);
     for lead in 0..threads {
         let model = model.clone();
-        loom::model(move || model(Lead(lead)));
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = max_branches;
+        builder.check(move || model(Lead(lead)));
     }
 }
 
