@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use seawall::breaker::State;
+use seawall::breaker::{CircuitBreaker, State};
 use seawall::classify::Outcome;
 use seawall::clock::ManualClock;
 
@@ -214,10 +214,10 @@ fn dropped_probe_gives_its_slot_back() {
     assert_eq!(breaker.state(), State::Closed);
 }
 
-#[test]
-fn max_wait_in_half_open_reopens_a_stuck_probe_phase() {
-    let clock = ManualClock::new();
-    let (b, log) = builder(&clock);
+/// Two probes, at most 5 s in HALF_OPEN: tripped by one failure, and its
+/// 10 s wait just over, so the next call is the first probe.
+fn tripped_with_max_wait_5s(clock: &ManualClock) -> (CircuitBreaker, Log) {
+    let (b, log) = builder(clock);
     let breaker = b
         .consecutive_failures(1)
         .wait_duration_in_open_state(Duration::from_secs(10))
@@ -227,6 +227,13 @@ fn max_wait_in_half_open_reopens_a_stuck_probe_phase() {
         .unwrap();
     call(&breaker, Outcome::Failure);
     clock.advance(Duration::from_secs(10) + MS);
+    (breaker, log)
+}
+
+#[test]
+fn max_wait_in_half_open_reopens_a_stuck_probe_phase() {
+    let clock = ManualClock::new();
+    let (breaker, log) = tripped_with_max_wait_5s(&clock);
     let p1 = breaker.try_acquire().unwrap();
     let p2 = breaker.try_acquire().unwrap();
     assert_eq!(breaker.state(), State::HalfOpen);
@@ -268,16 +275,7 @@ fn max_wait_in_half_open_reopens_a_stuck_probe_phase() {
 #[test]
 fn max_wait_in_half_open_does_not_fire_while_probes_complete_in_time() {
     let clock = ManualClock::new();
-    let (b, _) = builder(&clock);
-    let breaker = b
-        .consecutive_failures(1)
-        .wait_duration_in_open_state(Duration::from_secs(10))
-        .permitted_number_of_calls_in_half_open_state(2)
-        .max_wait_duration_in_half_open_state(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    call(&breaker, Outcome::Failure);
-    clock.advance(Duration::from_secs(10) + MS);
+    let (breaker, _) = tripped_with_max_wait_5s(&clock);
     call(&breaker, Outcome::Success);
     clock.advance(Duration::from_secs(5));
     call(&breaker, Outcome::Success);
