@@ -206,6 +206,93 @@ fn layers_report_through_the_metrics_observer() {
     assert_eq!(recorded, series(expected));
 }
 
+#[cfg(feature = "metrics")]
+#[test]
+fn metrics_observer_counts_transitions_and_rejections() {
+    use seawall::breaker::{CircuitBreaker, State};
+    use seawall::observe::MetricsObserver;
+
+    let values = recording(|| {
+        let breaker = CircuitBreaker::builder()
+            .name("users")
+            .observer(MetricsObserver::new())
+            .build()
+            .expect("valid config");
+        breaker.transition_to(State::ForcedOpen).expect("allowed");
+        assert!(breaker.try_acquire().is_err());
+        assert!(breaker.try_acquire().is_err());
+        breaker.reset();
+    });
+    let find = |name: &str, label: (&str, &str)| {
+        values
+            .iter()
+            .find(|(n, labels, _)| {
+                n == name && labels.iter().any(|(k, v)| k == label.0 && v == label.1)
+            })
+            .map(|(_, _, v)| *v)
+    };
+    assert_eq!(
+        find("seawall_breaker_rejections_total", ("state", "forced_open")),
+        Some(2.0)
+    );
+    assert_eq!(
+        find("seawall_breaker_transitions_total", ("to", "forced_open")),
+        Some(1.0)
+    );
+    assert_eq!(
+        find("seawall_breaker_resets_total", ("breaker", "users")),
+        Some(1.0)
+    );
+    assert_eq!(
+        find("seawall_breaker_state", ("breaker", "users")),
+        Some(0.0)
+    );
+    assert!(values
+        .iter()
+        .all(|(name, _, _)| name.starts_with("seawall_")));
+}
+
+#[cfg(feature = "metrics")]
+#[test]
+fn one_metrics_observer_keeps_breakers_apart() {
+    use seawall::breaker::{CircuitBreaker, State};
+    use seawall::observe::MetricsObserver;
+
+    let observer = MetricsObserver::new();
+    let recorded = recording(|| {
+        // (name, refusals): the second and third breakers share the first's
+        // observer through clones.
+        for (name, refusals) in [("a", 1), ("b", 2), ("c", 3)] {
+            let breaker = CircuitBreaker::builder()
+                .name(name)
+                .observer(observer.clone())
+                .build()
+                .expect("valid config");
+            breaker.transition_to(State::ForcedOpen).expect("allowed");
+            for _ in 0..refusals {
+                assert!(breaker.try_acquire().is_err());
+            }
+        }
+    });
+    let mut refused: Vec<(String, u64)> = recorded
+        .into_iter()
+        .filter(|(name, ..)| name == "seawall_breaker_rejections_total")
+        .map(|(_, labels, n)| {
+            let (_, breaker) = labels.into_iter().find(|(k, _)| k == "breaker").unwrap();
+            (breaker, n as u64)
+        })
+        .collect();
+    refused.sort();
+    assert_eq!(
+        refused,
+        [
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 2),
+            ("c".to_owned(), 3)
+        ]
+    );
+}
+
 /// An expected series: name, labels in order, value.
 #[cfg(feature = "metrics")]
 type Series = (&'static str, &'static [(&'static str, &'static str)], f64);

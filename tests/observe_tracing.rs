@@ -132,6 +132,39 @@ fn tracing_observer_logs_every_layer() {
     assert_eq!(quiet.lines().count(), 5, "{quiet}");
 }
 
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_observer_logs_transitions() {
+    use seawall::breaker::{CircuitBreaker, State};
+    use seawall::observe::TracingObserver;
+
+    let logged = log_lines(tracing::Level::DEBUG, || {
+        let breaker = CircuitBreaker::builder()
+            .name("orders")
+            .observer(TracingObserver)
+            .build()
+            .expect("valid config");
+        breaker.transition_to(State::ForcedOpen).expect("allowed");
+        assert!(breaker.try_acquire().is_err());
+    });
+    assert!(
+        logged.contains("circuit breaker state transition"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("breaker=\"orders\"") || logged.contains("breaker=orders"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("to=\"forced_open\"") || logged.contains("to=forced_open"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("circuit breaker rejected a call"),
+        "{logged}"
+    );
+}
+
 /// What a local `fmt` subscriber at `level` logs while `f` runs, without
 /// times or colours.
 #[cfg(feature = "tracing")]
