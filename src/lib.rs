@@ -97,6 +97,8 @@ pub mod keyed;
 #[cfg_attr(docsrs, doc(cfg(feature = "limit")))]
 pub mod limit;
 pub mod observe;
+#[cfg(any(feature = "breaker", feature = "bulkhead", feature = "limit"))]
+mod stash;
 mod sync;
 
 pub use error::{rejection, ConfigError, Rejection};

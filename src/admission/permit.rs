@@ -4,8 +4,10 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use super::Pool;
+use crate::stash::{self, Stash};
 use crate::sync::{stripe_count, stripe_hint, CachePadded};
 
 /// Something that leads to a [`Pool`].
@@ -39,22 +41,48 @@ impl<T: HasPool> HasPool for CachePadded<T> {
 /// A value that lives for the rest of the process needs no count at all:
 /// [`to_static`](Self::to_static) gives handles whose calls hold a plain
 /// reference (the breaker's `from_static`).
-pub(crate) struct Striped<T: 'static>(Handles<T>);
+pub(crate) struct Striped<T: Spares>(Handles<T>);
 
-enum Handles<T: 'static> {
+/// A value whose calls' holds go back to their thread's spares
+/// ([`crate::stash`]): each kind declares its own thread-local stash.
+pub(crate) trait Spares: Sized + Send + Sync + 'static {
+    fn spares() -> &'static LocalKey<Stash<CachePadded<Arc<Self>>>>;
+}
+
+/// Implements [`Spares`] for a type, with a thread-local stash of its own.
+macro_rules! impl_spares {
+    ($ty:ty) => {
+        impl $crate::admission::Spares for $ty {
+            fn spares() -> &'static ::std::thread::LocalKey<
+                $crate::stash::Stash<$crate::sync::CachePadded<::std::sync::Arc<Self>>>,
+            > {
+                ::std::thread_local! {
+                    static SPARES: $crate::stash::Stash<
+                        $crate::sync::CachePadded<::std::sync::Arc<$ty>>,
+                    > = const { $crate::stash::Stash::new() };
+                }
+                &SPARES
+            }
+        }
+    };
+}
+pub(crate) use impl_spares;
+
+enum Handles<T: Spares> {
     Counted(Arc<[Arc<CachePadded<Arc<T>>>]>),
     Static(&'static T),
 }
 
 /// One call's hold on a [`Striped`] value.
-pub(crate) enum Hold<T: 'static> {
-    /// A clone of one stripe's handle: one uncontended reference count.
-    Counted(Arc<CachePadded<Arc<T>>>),
+pub(crate) enum Hold<T: Spares> {
+    /// A clone of one stripe's handle, from its thread's spares (`Some`
+    /// until dropped).
+    Counted(Option<Arc<CachePadded<Arc<T>>>>),
     /// A plain reference: nothing to count.
     Static(&'static T),
 }
 
-impl<T> Striped<T> {
+impl<T: Spares> Striped<T> {
     pub(crate) fn new(value: Arc<T>) -> Self {
         let stripes = stripe_count();
         Self(Handles::Counted(
@@ -83,14 +111,15 @@ impl<T> Striped<T> {
     pub(crate) fn for_call(&self) -> Hold<T> {
         match &self.0 {
             Handles::Counted(stripes) => {
-                Hold::Counted(stripes[stripe_hint() & (stripes.len() - 1)].clone())
+                let handle = &stripes[stripe_hint() & (stripes.len() - 1)];
+                Hold::Counted(Some(stash::take(T::spares(), handle)))
             }
             Handles::Static(value) => Hold::Static(value),
         }
     }
 }
 
-impl<T> Clone for Striped<T> {
+impl<T: Spares> Clone for Striped<T> {
     fn clone(&self) -> Self {
         Self(match &self.0 {
             Handles::Counted(stripes) => Handles::Counted(stripes.clone()),
@@ -99,7 +128,7 @@ impl<T> Clone for Striped<T> {
     }
 }
 
-impl<T> Deref for Striped<T> {
+impl<T: Spares> Deref for Striped<T> {
     type Target = T;
 
     #[inline]
@@ -108,32 +137,44 @@ impl<T> Deref for Striped<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Striped<T> {
+impl<T: Spares + fmt::Debug> fmt::Debug for Striped<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.get().fmt(f)
     }
 }
 
-impl<T> Deref for Hold<T> {
+impl<T: Spares> Deref for Hold<T> {
     type Target = T;
 
     #[inline]
     fn deref(&self) -> &T {
         match self {
-            Hold::Counted(handle) => &handle.0,
+            Hold::Counted(Some(handle)) => &handle.0,
+            Hold::Counted(None) => unreachable!("taken only by drop"),
             Hold::Static(value) => value,
         }
     }
 }
 
-impl<T: HasPool> HasPool for Hold<T> {
+impl<T: Spares> Drop for Hold<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Hold::Counted(handle) = self {
+            if let Some(handle) = handle.take() {
+                stash::give(T::spares(), handle);
+            }
+        }
+    }
+}
+
+impl<T: HasPool + Spares> HasPool for Hold<T> {
     #[inline]
     fn pool(&self) -> &Pool {
         (**self).pool()
     }
 }
 
-impl<T> fmt::Debug for Hold<T> {
+impl<T: Spares> fmt::Debug for Hold<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Hold::Counted(_) => "Hold::Counted",

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::CircuitBreaker;
+use crate::stash::{self, Stash};
 use crate::sync::{stripe_count, stripe_hint, CachePadded};
 
 mod sealed {
@@ -55,14 +56,32 @@ impl fmt::Debug for Shared {
     }
 }
 
-/// One call's hold on a [`Shared`] breaker.
+/// One call's hold on a [`Shared`] breaker: a clone of one stripe's handle,
+/// taken from and given back to its thread's spares, so that in steady
+/// state a call writes no reference count.
 #[derive(Debug)]
-pub struct SharedCall(Arc<CachePadded<CircuitBreaker>>);
+pub struct SharedCall(Option<Arc<CachePadded<CircuitBreaker>>>);
+
+thread_local! {
+    static SPARES: Stash<CachePadded<CircuitBreaker>> = const { Stash::new() };
+}
+
+impl Drop for SharedCall {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            stash::give(&SPARES, handle);
+        }
+    }
+}
 
 impl Borrow<CircuitBreaker> for SharedCall {
     #[inline]
     fn borrow(&self) -> &CircuitBreaker {
-        &self.0
+        match &self.0 {
+            Some(handle) => &handle.0,
+            None => unreachable!("taken only by drop"),
+        }
     }
 }
 
@@ -78,7 +97,8 @@ impl BreakerRef for Shared {
 
     #[inline]
     fn for_call(&self) -> SharedCall {
-        SharedCall(self.0[stripe_hint() & (self.0.len() - 1)].clone())
+        let handle = &self.0[stripe_hint() & (self.0.len() - 1)];
+        SharedCall(Some(stash::take(&SPARES, handle)))
     }
 }
 

@@ -24,6 +24,8 @@ impl HasPool for Inner {
     }
 }
 
+crate::admission::impl_spares!(Inner);
+
 /// One call's hold on its bulkhead.
 pub(crate) type Handle = Hold<Inner>;
 

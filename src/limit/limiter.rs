@@ -65,6 +65,8 @@ pub(crate) struct Inner {
     applied: Mutex<(u32, Vec<u32>)>,
 }
 
+crate::admission::impl_spares!(Inner);
+
 impl Inner {
     /// Feeds one sample and, if the learner's limit moved, applies it.
     #[inline]
