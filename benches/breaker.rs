@@ -11,10 +11,11 @@
 //! * `a_bare`: the bare service.
 //! * `b_fetch_add`: bare + one uncontended `AtomicU64::fetch_add` per call,
 //!   the reference atomic.
-//! * `b2_arc_clone`: bare + one `Arc` clone per call, held by the response
-//!   future and dropped with it (two uncontended atomic RMWs): the floor of
-//!   any wrapper whose `'static` response future owns a refcounted handle, as
-//!   the breaker's does.
+//! * `b2_hold`: bare + the default handle's per-call hold on a breaker
+//!   (`Shared::for_call`), owned by the response future and dropped with
+//!   it: the floor of any wrapper whose `'static` response future keeps its
+//!   breaker alive. In steady state the hold is a spare of the thread's
+//!   (no atomic write); a plain `Arc` clone would be two RMWs.
 //! * `c_mutex`: bare + a `parking_lot::Mutex<u64>` lock and increment.
 //! * `d_count_window`: seawall's `Breaker`, count window of 100 (minimum 100
 //!   calls), all calls succeeding, window full.
@@ -41,8 +42,8 @@
 //!   floor the `m_*` rows are held to: none, one or two system-clock reads (a
 //!   time window reads one to find its bucket; slow-call detection reads
 //!   one at admission and one at the outcome), one uncontended `fetch_add`
-//!   (a count window's cursor, a time window's bucket), and with `_arc`
-//!   the response future's reference count. The summary divides each `m_*`
+//!   (a count window's cursor, a time window's bucket), and with `_hold`
+//!   the response future's hold on the breaker (as `b2_hold`). The summary divides each `m_*`
 //!   row's overhead by its floor's.
 //!
 //! # Group `two_threads`: one breaker shared by N threads
@@ -101,7 +102,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{Criterion, Throughput};
 use parking_lot::Mutex;
-use seawall::breaker::{Breaker, BreakerRef, CircuitBreaker, State};
+use seawall::breaker::{Breaker, BreakerRef, CircuitBreaker, Shared, SharedCall, State};
 use seawall::classify::{DefaultClassifier, Outcome};
 use seawall::clock::{Clock, SystemClock};
 use tower::limit::ConcurrencyLimit;
@@ -157,12 +158,13 @@ impl<S: Service<u64>> Service<u64> for Counted<S> {
 
 /// The floor of a window's record, and nothing else: `READS` reads of the
 /// system clock and `RMWS` uncontended `fetch_add`s per call, and with
-/// `HELD` an `Arc` clone owned by the response future (what the default
-/// handle adds). Each clone writes a line of its own, as a thread writes its
-/// own stripe of a time window.
+/// `HELD` the default handle's hold on a breaker, owned by the response
+/// future (what the default handle adds). Each clone writes a line of its
+/// own, as a thread writes its own stripe of a time window.
 struct Floor<S, const READS: usize, const RMWS: usize, const HELD: bool> {
     inner: S,
     line: Arc<AtomicU64>,
+    handles: Shared,
 }
 
 impl<S: Clone, const READS: usize, const RMWS: usize, const HELD: bool> Clone
@@ -179,13 +181,14 @@ fn floor<S, const READS: usize, const RMWS: usize, const HELD: bool>(
     Floor {
         inner,
         line: Arc::new(AtomicU64::new(0)),
+        handles: Shared::new(CircuitBreaker::builder().build().expect("valid")),
     }
 }
 
 /// The response future of [`Floor`]: the inner one, maybe holding a handle.
 struct FloorFuture<F> {
     inner: F,
-    _handle: Option<Arc<AtomicU64>>,
+    _hold: Option<SharedCall>,
 }
 
 impl<F: Future + Unpin> Future for FloorFuture<F> {
@@ -220,7 +223,7 @@ where
         }
         FloorFuture {
             inner: self.inner.call(x),
-            _handle: HELD.then(|| Arc::clone(&self.line)),
+            _hold: HELD.then(|| self.handles.for_call()),
         }
     }
 }
@@ -504,7 +507,7 @@ fn configure<M: criterion::measurement::Measurement>(group: &mut criterion::Benc
 fn closed_path(c: &mut Criterion) {
     bench_one(c, "a_bare", bare());
     bench_one(c, "b_fetch_add", counted());
-    bench_one(c, "b2_arc_clone", floor::<_, 0, 0, true>(bare()));
+    bench_one(c, "b2_hold", floor::<_, 0, 0, true>(bare()));
     bench_one(c, "c_mutex", locked());
     let d = guarded(count_window());
     bench_one(c, "d_count_window", d.clone());
@@ -551,11 +554,19 @@ fn closed_path(c: &mut Criterion) {
     bench_one(c, "m6_count_window_permit", permitted.clone());
     assert_eq!(permitted.breaker.state(), State::Closed);
     // The floors: what the rows above cannot avoid.
-    bench_one(c, "p_floor_1rmw_arc", floor::<_, 0, 1, true>(bare()));
+    bench_one(c, "p_floor_1rmw_hold", floor::<_, 0, 1, true>(bare()));
     bench_one(c, "p_floor_1clock_1rmw", floor::<_, 1, 1, false>(bare()));
-    bench_one(c, "p_floor_1clock_1rmw_arc", floor::<_, 1, 1, true>(bare()));
+    bench_one(
+        c,
+        "p_floor_1clock_1rmw_hold",
+        floor::<_, 1, 1, true>(bare()),
+    );
     bench_one(c, "p_floor_2clock_1rmw", floor::<_, 2, 1, false>(bare()));
-    bench_one(c, "p_floor_2clock_1rmw_arc", floor::<_, 2, 1, true>(bare()));
+    bench_one(
+        c,
+        "p_floor_2clock_1rmw_hold",
+        floor::<_, 2, 1, true>(bare()),
+    );
 }
 
 /// The calling thread's scheduler statistics from
@@ -753,7 +764,7 @@ fn summary(since: SystemTime) {
     let ids = [
         "a_bare",
         "b_fetch_add",
-        "b2_arc_clone",
+        "b2_hold",
         "c_mutex",
         "d_count_window",
         "d2_count_window_static",
@@ -772,11 +783,11 @@ fn summary(since: SystemTime) {
         "m_consecutive",
         "m_recloser",
         "m6_count_window_permit",
-        "p_floor_1rmw_arc",
+        "p_floor_1rmw_hold",
         "p_floor_1clock_1rmw",
-        "p_floor_1clock_1rmw_arc",
+        "p_floor_1clock_1rmw_hold",
         "p_floor_2clock_1rmw",
-        "p_floor_2clock_1rmw_arc",
+        "p_floor_2clock_1rmw_hold",
     ];
     let bare = closed("a_bare");
     let atomic = closed("b_fetch_add").zip(bare).map(|(b, a)| b - a);
@@ -806,14 +817,14 @@ fn summary(since: SystemTime) {
     let overhead = |id: &str| closed(id).zip(bare).map(|(t, a)| t - a);
     let mut printed = false;
     for (id, floor) in [
-        ("m_count_window", "p_floor_1rmw_arc"),
+        ("m_count_window", "p_floor_1rmw_hold"),
         ("m2_count_window_static", "b_fetch_add"),
         ("m6_count_window_permit", "b_fetch_add"),
-        ("m_time_window", "p_floor_1clock_1rmw_arc"),
+        ("m_time_window", "p_floor_1clock_1rmw_hold"),
         ("m3_time_window_static", "p_floor_1clock_1rmw"),
-        ("m_slow_call", "p_floor_2clock_1rmw_arc"),
+        ("m_slow_call", "p_floor_2clock_1rmw_hold"),
         ("m4_slow_call_static", "p_floor_2clock_1rmw"),
-        ("m5_time_slow", "p_floor_2clock_1rmw_arc"),
+        ("m5_time_slow", "p_floor_2clock_1rmw_hold"),
     ] {
         let (Some(o), Some(f)) = (overhead(id), overhead(floor)) else {
             continue;

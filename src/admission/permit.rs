@@ -1,5 +1,5 @@
 //! Owned permits, and the striped handles that let a permit keep its pool
-//! alive without every call writing one shared reference count.
+//! alive without every call writing a reference count.
 
 use std::fmt;
 use std::ops::Deref;
@@ -36,8 +36,10 @@ impl<T: HasPool> HasPool for CachePadded<T> {
 }
 
 /// Several handles to one shared value, each its own allocation on its own
-/// cache line: a call clones the handle of its thread's stripe, so threads
-/// do not write one reference count (the breaker's `Shared` does the same).
+/// cache line: a call takes a spare of its thread's stripe handle
+/// ([`crate::stash`]), cloning it only when the thread has none, so calls
+/// write no reference count in steady state and threads never write one
+/// common count (the breaker's `Shared` does the same).
 /// A value that lives for the rest of the process needs no count at all:
 /// [`to_static`](Self::to_static) gives handles whose calls hold a plain
 /// reference (the breaker's `from_static`).

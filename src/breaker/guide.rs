@@ -190,18 +190,25 @@
 //!
 //! | window | ns per call | 2 threads vs 1 |
 //! | --- | --- | --- |
-//! | count window | 19.7 (9.1) | 0.88 (0.65) |
-//! | time window | 22.6 (11.8) | 2.08 |
-//! | count window + slow calls | 25.1 (14.9) | 0.98 |
-//! | time window + slow calls | 25.6 | 1.92 |
-//! | consecutive failures | 12.3 | 1.65 |
-//! | recloser 1.4, for comparison | 15.7 | 0.20 |
-//! | one shared `fetch_add` | 5.0 | 0.72 |
+//! | count window | 12.7 (8.7) | 0.41–0.75 (0.40–0.58) |
+//! | time window | 15.2 (10.9) | 1.44–1.45 |
+//! | count window + slow calls | 18.6 (14.0) | 0.47–0.48 |
+//! | time window + slow calls | 19.7 | 1.36–1.50 |
+//! | consecutive failures | 7.0 | 1.06–1.59 |
+//! | recloser 1.4, for comparison | 14.9 | 0.15–0.20 |
+//! | one shared `fetch_add` | 4.7 | 0.62–0.69 |
+//!
+//! (Ranges are over three runs; the two-thread rows of a shared 2-core
+//! machine vary that much.) A time window's two threads together still
+//! make a pair of calls in about 24 ns, against 29 ns before this release's
+//! spare handles; the ratio fell because one thread got faster still (23
+//! to 17 ns), and what two threads share (a failure's verdict reads the
+//! other thread's buckets) is now a larger part of a call.
 //!
 //! A count window keeps an exact order of the last `n` calls, so every
 //! recorded call moves one shared cursor: with failures present it scales
 //! like one shared atomic. A time window writes only the calling thread's
 //! buckets. So when many cores call one breaker at high rates, choose a
 //! time window, and put slow-call detection on a time window too. For the
-//! hottest paths a `&'static` breaker saves the reference count that each
-//! response future otherwise holds (two atomic writes per call).
+//! hottest paths a `&'static` breaker saves the hold that each response
+//! future otherwise takes from its thread's spares (about 4 ns per call).

@@ -32,15 +32,37 @@ pub trait BreakerRef: Clone + fmt::Debug + Send + Sync + 'static + sealed::Seale
 /// Handles to one breaker, striped per thread: the default [`BreakerRef`].
 ///
 /// Every response future must keep the breaker alive, and cloning one `Arc`
-/// per call would make every call write its reference count: the one cache
-/// line all callers share. So the service holds several `Arc`s to the same
-/// breaker, each its own allocation on its own cache line, and a call clones
-/// the one of its thread's stripe.
+/// per call would make every call write its reference count twice (clone
+/// and drop): the one cache line all callers share. So the service holds
+/// several `Arc`s to the same breaker, each its own allocation on its own
+/// cache line, and a call's hold ([`SharedCall`]) comes from its thread's
+/// spares: a call that ends gives its hold back to the thread it ends on,
+/// and that thread's next call takes it again, so in steady state a call
+/// writes no reference count at all (only a thread without a spare clones
+/// its stripe's handle). The price is a little memory: a thread keeps
+/// spares of at most 8 breakers (up to 64 each, one per call it had in
+/// flight), so a breaker whose last handle is dropped is freed once those
+/// threads have moved on to other breakers or exited.
+///
+/// Custom services can hold a breaker the same way: keep a `Shared` and
+/// move [`for_call`](BreakerRef::for_call)'s hold into the response future.
+///
+/// ```
+/// use std::borrow::Borrow;
+/// use seawall::breaker::{BreakerRef, CircuitBreaker, Shared};
+///
+/// let handles = Shared::new(CircuitBreaker::builder().build()?);
+/// let hold = handles.for_call(); // 'static: it may move into a future
+/// let breaker: &CircuitBreaker = hold.borrow();
+/// assert!(breaker.is_call_permitted());
+/// # Ok::<(), seawall::ConfigError>(())
+/// ```
 #[derive(Clone)]
 pub struct Shared(Arc<[Arc<CachePadded<CircuitBreaker>>]>);
 
 impl Shared {
-    pub(crate) fn new(breaker: CircuitBreaker) -> Self {
+    /// Handles to `breaker` (clones of the handle share it).
+    pub fn new(breaker: CircuitBreaker) -> Self {
         let stripes = stripe_count();
         Shared(
             (0..stripes)
@@ -57,8 +79,7 @@ impl fmt::Debug for Shared {
 }
 
 /// One call's hold on a [`Shared`] breaker: a clone of one stripe's handle,
-/// taken from and given back to its thread's spares, so that in steady
-/// state a call writes no reference count.
+/// taken from and given back to its thread's spares (see [`Shared`]).
 #[derive(Debug)]
 pub struct SharedCall(Option<Arc<CachePadded<CircuitBreaker>>>);
 

@@ -207,7 +207,7 @@ impl Limiter {
     }
 
     /// The same limiter, its calls holding a plain reference to it instead
-    /// of a reference count (see [`Limit::from_static`](super::Limit::from_static)).
+    /// of a handle (see [`Limit::from_static`](super::Limit::from_static)).
     pub(crate) fn to_static(&'static self) -> Self {
         Self {
             shared: self.shared.to_static(),

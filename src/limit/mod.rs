@@ -15,9 +15,10 @@
 //! # Cost
 //!
 //! Per admitted call, on top of the bulkhead's admission (two
-//! compare-and-swaps on the thread's stripe, and a striped reference count
-//! unless the limiter is built into the stack with [`Limit::from_static`]
-//! or [`LimitLayer::from_static`]): two reads of the limiter's clock for
+//! compare-and-swaps on the thread's stripe, and the thread's spare handle
+//! keeping the limiter alive, or a plain reference when the limiter is
+//! built into the stack with [`Limit::from_static`] or
+//! [`LimitLayer::from_static`]): two reads of the limiter's clock for
 //! the round-trip time (a few nanoseconds each with the default coarse
 //! [`SystemClock`](crate::clock::SystemClock); both are needed, the RTT is
 //! never guessed), the in-flight count at admission (loads of lines other
@@ -26,13 +27,12 @@
 //! samples per thread (at once on a drop), so two threads share no written
 //! cache line per call. Measured in `benches/limits.rs` (one run, a shared
 //! 2-core machine; overhead over a bare service divided by that of tower's
-//! static `ConcurrencyLimit`): 1.5–1.8× with `from_static`, 1.8–2.2×
+//! static `ConcurrencyLimit`): 1.4–1.7× with `from_static`, 1.5–1.85×
 //! with the default shared limiter, whatever the algorithm, windowed or
 //! not, with or without 1 call in 64 dropped; 0 allocations per admitted
-//! call; CPU time per call on two threads sharing one limiter equals one
-//! thread's (CPU-time scaling 1.9–2.1; tower's wall-time scaling was
-//! 0.96–0.99). The target "no more than tower's static
-//! limit" is not met: the limit does more than a semaphore per call.
+//! call; two threads sharing one limiter scale 1.4–2.0 (tower's: 0.97).
+//! The target "no more than tower's static limit" is not met: the limit
+//! does more than a semaphore per call.
 
 pub mod algorithm;
 mod learner;

@@ -15,23 +15,23 @@
 //! two threads share one breaker, and "2 threads vs 1" is their aggregate
 //! throughput over one thread's, 2.0 being perfect):
 //!
-//! | policy | ns per call, `&'static` / `Arc` handle | floor, `&'static` / `Arc` | 2 threads vs 1 | writes per call |
+//! | policy | ns per call, `&'static` / default handle | floor, `&'static` / default | 2 threads vs 1 | writes per call |
 //! | --- | --- | --- | --- | --- |
-//! | consecutive failures | – / 12.3 | – | 1.65 | none while the run is at 0 |
-//! | count window | 9.1 / 19.7 | 5.0 / 16.4 | 0.65 / 0.88 | the shared cursor |
-//! | time window | 11.8 / 22.6 | 7.1 / 17.9 | 2.08 | the thread's own bucket |
-//! | count window + slow calls | 14.9 / 25.1 | 9.3 / 19.8 | 0.98 | as the count window, two clock reads |
-//! | time window + slow calls | – / 25.6 | – / 19.8 | 1.92 | as the time window, two clock reads |
-//! | recloser 1.4 (peer) | 15.7 | – | 0.20 | a spin lock and its ring |
-//! | one shared `fetch_add` | 5.0 | – | 0.72 | one shared line |
+//! | consecutive failures | – / 7.0 | – | 1.06–1.59 | none while the run is at 0 |
+//! | count window | 8.7 / 12.7 | 4.7 / 9.1 | 0.40–0.58 / 0.41–0.75 | the shared cursor |
+//! | time window | 10.9 / 15.2 | 6.7 / 11.6 | 1.44–1.45 | the thread's own bucket |
+//! | count window + slow calls | 14.0 / 18.6 | 8.9 / 13.2 | 0.47–0.48 | as the count window, two clock reads |
+//! | time window + slow calls | – / 19.7 | – / 13.2 | 1.36–1.50 | as the time window, two clock reads |
+//! | recloser 1.4 (peer) | 14.9 | – | 0.15–0.20 | a spin lock and its ring |
+//! | one shared `fetch_add` | 4.7 | – | 0.62–0.69 | one shared line |
 //!
 //! The floor is what the row cannot avoid, measured in the same run: an
-//! uncontended atomic read-modify-write, the clock reads, and for the `Arc`
-//! handle the response future's reference count (two more RMWs, about
-//! 11 ns); see [Where the time goes](#where-the-time-goes). Used the way
-//! recloser is (`try_acquire` and `record` around the call, no response
-//! future owning the breaker), the count window costs 10.2 ns on the
-//! default handle.
+//! uncontended atomic read-modify-write, the clock reads, and for the
+//! default handle the response future's hold on the breaker (a spare of
+//! the thread's: 5.8 ns, where an `Arc` clone and drop cost about 10); see
+//! [Where the time goes](#where-the-time-goes). Used the way recloser is
+//! (`try_acquire` and `record` around the call, no response future owning
+//! the breaker), the count window costs 9.6 ns on the default handle.
 //!
 //! * With failures rare, the **consecutive** policy and a **count window**
 //!   are cheapest. Every recorded call of a count window increments one
@@ -58,14 +58,14 @@
 //! | time window | 211 | 1.03: the bucket's CAS, and the failure's bucket |
 //! | count window + slow calls | 225 | 1.10 |
 //! | the same, every call succeeding | 129 | 0 |
-//! | `Arc` handle instead | +24 | +2: the stripe's reference count |
+//! | default handle instead | +120 | 0 in steady state: the thread's spare handle (an `Arc` clone was +24 instructions and 2 RMWs) |
 //!
 //! (A `ManualClock` is read through its vtable; the system clocks are
 //! called directly and cost fewer.) What no implementation avoids is the
 //! floor of the table above: an uncontended RMW (4.7–5 ns on the measuring
 //! machine) and a system clock read (2.7 ns) per call for a time window, a
-//! second read for slow-call detection, and for the `Arc` handle two more
-//! RMWs (about 11 ns); a time window's bucket is shared by the threads of
+//! second read for slow-call detection, and for the default handle the
+//! hold on the breaker (about 6 ns as a thread's spare); a time window's bucket is shared by the threads of
 //! its stripe, so a plain store would lose counts. The rest, about 5 ns on
 //! one thread with a `&'static` breaker, is spread over the record's
 //! bookkeeping without a hot spot: the state word compared with the
