@@ -38,6 +38,11 @@
 //!   `m6_count_window_permit`, seawall's count window used the way recloser
 //!   is: `try_acquire`, the call and `record` inside `call`, on the default
 //!   handle (a borrowed permit takes no reference count).
+//! * `q_count_window_16`, `q2_count_window_static_16`, `q_bare_16`: the
+//!   mixed count window (default and `&'static` handle) and the bare
+//!   service with 16 calls in flight per thread, all admitted before any
+//!   completes, as a server thread runs many requests at once; the summary
+//!   gives their cost per call.
 //! * `p_floor_*`: what a window's record cannot avoid and nothing else, the
 //!   floor the `m_*` rows are held to: none, one or two system-clock reads (a
 //!   time window reads one to find its bucket; slow-call detection reads
@@ -408,7 +413,7 @@ fn mixed(
 /// The mixed service behind a breaker, warmed up.
 fn guarded_mixed(
     breaker: CircuitBreaker,
-) -> Breaker<impl Service<u64, Response = u64, Error = Fail> + Clone + Send> {
+) -> Breaker<impl Service<u64, Response = u64, Error = Fail, Future: Unpin> + Clone + Send> {
     warmed(Breaker::new(mixed(), breaker))
 }
 
@@ -417,7 +422,7 @@ fn guarded_mixed(
 fn guarded_mixed_static(
     breaker: CircuitBreaker,
 ) -> Breaker<
-    impl Service<u64, Response = u64, Error = Fail> + Clone + Send,
+    impl Service<u64, Response = u64, Error = Fail, Future: Unpin> + Clone + Send,
     DefaultClassifier,
     &'static CircuitBreaker,
 > {
@@ -497,6 +502,43 @@ where
     group.finish();
 }
 
+/// Calls a thread has in flight at once in the `q_*` rows.
+const IN_FLIGHT: usize = 16;
+
+/// `IN_FLIGHT` calls admitted before any completes, then all completed, as
+/// a server thread with many requests in flight runs them; the row's time
+/// is per call (criterion's per iteration, divided in the summary).
+fn bench_in_flight<S>(c: &mut Criterion, id: &str, mut svc: S)
+where
+    S: Service<u64, Response = u64>,
+    S::Future: Unpin,
+{
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut group = c.benchmark_group(CLOSED);
+    configure(&mut group);
+    group.throughput(Throughput::Elements(IN_FLIGHT as u64));
+    let mut x = 0u64;
+    let mut futures = Vec::with_capacity(IN_FLIGHT);
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            for _ in 0..IN_FLIGHT {
+                x = x.wrapping_add(1);
+                assert!(svc.poll_ready(&mut cx).is_ready());
+                futures.push(svc.call(black_box(x)));
+            }
+            let mut sum = 0u64;
+            for mut future in futures.drain(..) {
+                if let Poll::Ready(Ok(v)) = std::pin::Pin::new(&mut future).poll(&mut cx) {
+                    sum = sum.wrapping_add(v);
+                }
+            }
+            sum
+        })
+    });
+    group.finish();
+}
+
 fn configure<M: criterion::measurement::Measurement>(group: &mut criterion::BenchmarkGroup<'_, M>) {
     group
         .sample_size(30)
@@ -552,6 +594,14 @@ fn closed_path(c: &mut Criterion) {
         breaker: count_window(),
     };
     bench_one(c, "m6_count_window_permit", permitted.clone());
+    // The same mixed count window with 16 calls in flight per thread.
+    bench_in_flight(c, "q_count_window_16", guarded_mixed(count_window()));
+    bench_in_flight(
+        c,
+        "q2_count_window_static_16",
+        guarded_mixed_static(count_window()),
+    );
+    bench_in_flight(c, "q_bare_16", bare());
     assert_eq!(permitted.breaker.state(), State::Closed);
     // The floors: what the rows above cannot avoid.
     bench_one(c, "p_floor_1rmw_hold", floor::<_, 0, 1, true>(bare()));
@@ -851,6 +901,19 @@ fn summary(since: SystemTime) {
         {
             let verdict = if r <= 3.0 { "meets" } else { "MISSES" };
             println!("{id} overhead = {r:.2} x fetch_add overhead: {verdict} target <= 3");
+        }
+    }
+    // Many calls in flight per thread: per call, over the bare service
+    // driven the same way, against recloser's cost (one call at a time).
+    let per_call = |id: &str| closed(id).map(|t| t / IN_FLIGHT as f64);
+    if let Some(bare16) = per_call("q_bare_16") {
+        println!("\n{IN_FLIGHT} calls in flight per thread (overhead over bare, ns per call)");
+        for id in ["q_count_window_16", "q2_count_window_static_16"] {
+            if let Some(t) = per_call(id) {
+                let o = t - bare16;
+                let vs = overhead("m_recloser").map_or("-".into(), |r| format!("{:.2}", o / r));
+                println!("{id:<26} {o:>8.2}   /recloser {vs}");
+            }
         }
     }
 

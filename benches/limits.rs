@@ -23,7 +23,7 @@
 //! Netflix's window; `hybrid` is the recommended, windowed algorithm).
 //! A `_static` row is the same layer built with `from_static` over a
 //! leaked `&'static` bulkhead or limiter: its calls hold a plain reference
-//! instead of one striped reference count (two atomic writes per call).
+//! instead of their thread's spare handle.
 //!
 //! After criterion's output a summary prints, from this run's fastest
 //! sample of each row: overhead over `a_bare` in ns, that overhead divided
@@ -37,13 +37,16 @@
 //! The machine is shared: compare ratios from one run.
 //!
 //! One run on the shared 2-core machine (overhead / tower's): bulkhead
-//! 0.89, `c_bulkhead_static` 0.60; adaptive limit 1.69–1.80 (shared
-//! limiter) and 1.38–1.50 (`_static`) for the fixed, AIMD and hybrid
-//! algorithms; two-thread scaling 1.4–2.0 for every seawall row (tower's
-//! `cpu-sc`: 0.41). The limit's target (≤ 1) is not met: per call it makes
-//! three atomic read-modify-writes (take a permit, buffer the sample, give
-//! the permit back) and two clock reads, plus the `Arc` handle's two, where
-//! tower's semaphore makes about as many RMWs and reads no clock.
+//! 0.71, `c_bulkhead_static` 0.62; adaptive limit 1.52–1.85 (shared
+//! limiter) and 1.41–1.74 (`_static`) over every algorithm, 1.52–1.67 and
+//! 1.41–1.57 for the fixed, AIMD and hybrid ones; two-thread scaling
+//! 1.4–2.0 for every seawall row (tower's `cpu-sc`: 0.47). The limit's
+//! target (≤ 1) is not met: per call it makes three atomic
+//! read-modify-writes (take a permit, buffer the sample, give the permit
+//! back), two clock reads and about twice the bulkhead's instructions,
+//! where tower's semaphore makes about as many RMWs and reads no clock.
+//! (A call's hold on the shared limiter is its thread's spare handle: no
+//! RMW once the thread has made a call.)
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

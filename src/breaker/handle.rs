@@ -140,3 +140,31 @@ impl BreakerRef for &'static CircuitBreaker {
         self
     }
 }
+
+#[cfg(all(test, not(seawall_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_reuses_its_hold_without_counting() {
+        let handles = Shared::new(CircuitBreaker::builder().build().expect("valid"));
+        // The thread's first hold is a clone; given back, it is its spare.
+        drop(handles.for_call());
+        let stripe = &handles.0[stripe_hint() & (handles.0.len() - 1)];
+        let held = Arc::strong_count(stripe);
+        for _ in 0..3 {
+            let hold = handles.for_call();
+            assert_eq!(Arc::strong_count(stripe), held, "the spare, moved");
+            drop(hold);
+        }
+        assert_eq!(Arc::strong_count(stripe), held, "given back, not dropped");
+        // With 16 calls in flight the thread keeps 16 spares, once it has
+        // had 16 calls in flight.
+        drop((0..16).map(|_| handles.for_call()).collect::<Vec<_>>());
+        let held = Arc::strong_count(stripe);
+        let holds: Vec<_> = (0..16).map(|_| handles.for_call()).collect();
+        assert_eq!(Arc::strong_count(stripe), held, "16 spares, moved");
+        drop(holds);
+        assert_eq!(Arc::strong_count(stripe), held, "16 given back");
+    }
+}

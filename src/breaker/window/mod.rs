@@ -32,6 +32,10 @@
 //! [Where the time goes](#where-the-time-goes). Used the way recloser is
 //! (`try_acquire` and `record` around the call, no response future owning
 //! the breaker), the count window costs 9.6 ns on the default handle.
+//! With 16 calls in flight per thread (`q_*` rows, another run) the count
+//! window costs 19.3 ns on the default handle and 11.7 with `&'static`:
+//! the thread's spares still write no count, but cost more than with one
+//! call in flight.
 //!
 //! * With failures rare, the **consecutive** policy and a **count window**
 //!   are cheapest. Every recorded call of a count window increments one
