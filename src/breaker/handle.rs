@@ -41,8 +41,10 @@ pub trait BreakerRef: Clone + fmt::Debug + Send + Sync + 'static + sealed::Seale
 /// writes no reference count at all (only a thread without a spare clones
 /// its stripe's handle). The price is a little memory: a thread keeps
 /// spares of at most 8 breakers (up to 64 each, one per call it had in
-/// flight), so a breaker whose last handle is dropped is freed once those
-/// threads have moved on to other breakers or exited.
+/// flight), and a breaker whose last handle is dropped lives on while some
+/// thread keeps a spare of it: until that thread exits, or gives back holds
+/// of other breakers that take its place among its spares. (So a keyed map
+/// that evicts idle breakers keeps at most 8 more alive per thread.)
 ///
 /// Custom services can hold a breaker the same way: keep a `Shared` and
 /// move [`for_call`](BreakerRef::for_call)'s hold into the response future.
