@@ -20,6 +20,8 @@
 //! the state machines, not this cache.
 
 use std::cell::RefCell;
+use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::thread::LocalKey;
 
@@ -29,8 +31,8 @@ pub(crate) const ENTRIES: usize = 8;
 /// beyond this many clone and drop as usual.
 pub(crate) const DEPTH: usize = 64;
 
-/// One thread's spares of one kind of value; declare it in a
-/// `thread_local!` with `const { Stash::new() }`.
+/// One thread's spares of one kind of value, in the thread-local that
+/// [`kept!`] declares.
 pub(crate) struct Stash<T> {
     entries: RefCell<[Vec<Arc<T>>; ENTRIES]>,
 }
@@ -40,6 +42,67 @@ impl<T> Stash<T> {
         Self {
             entries: RefCell::new([const { Vec::new() }; ENTRIES]),
         }
+    }
+}
+
+/// A kind of value kept in threads' spares: each kind has a thread-local
+/// [`Stash`] of its own, declared by [`kept!`].
+pub(crate) trait Kept: Sized + 'static {
+    fn spares() -> &'static LocalKey<Stash<Self>>;
+}
+
+/// Implements [`Kept`] for a type, with a thread-local stash of its own.
+macro_rules! kept {
+    ($ty:ty) => {
+        impl $crate::stash::Kept for $ty {
+            fn spares() -> &'static ::std::thread::LocalKey<$crate::stash::Stash<Self>> {
+                ::std::thread_local! {
+                    static SPARES: $crate::stash::Stash<$ty> =
+                        const { $crate::stash::Stash::new() };
+                }
+                &SPARES
+            }
+        }
+    };
+}
+pub(crate) use kept;
+
+/// One call's clone of an `Arc`: taken from its thread's spares (cloned
+/// only when there is none) and given back to the spares of the thread it
+/// is dropped on.
+pub(crate) struct Spare<T: Kept>(Option<Arc<T>>);
+
+impl<T: Kept> Spare<T> {
+    #[inline]
+    pub(crate) fn of(value: &Arc<T>) -> Self {
+        Self(Some(take(T::spares(), value)))
+    }
+}
+
+impl<T: Kept> Deref for Spare<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(value) => value,
+            None => unreachable!("taken only by drop"),
+        }
+    }
+}
+
+impl<T: Kept> Drop for Spare<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            give(T::spares(), value);
+        }
+    }
+}
+
+impl<T: Kept> fmt::Debug for Spare<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Spare")
     }
 }
 
@@ -53,7 +116,7 @@ fn entry<T>(value: &Arc<T>) -> usize {
 
 /// A clone of `value`: a spare from this thread's stash if it has one.
 #[inline]
-pub(crate) fn take<T: 'static>(stash: &'static LocalKey<Stash<T>>, value: &Arc<T>) -> Arc<T> {
+fn take<T: 'static>(stash: &'static LocalKey<Stash<T>>, value: &Arc<T>) -> Arc<T> {
     if cfg!(seawall_loom) {
         return value.clone();
     }
@@ -76,7 +139,7 @@ pub(crate) fn take<T: 'static>(stash: &'static LocalKey<Stash<T>>, value: &Arc<T
 /// spare of the other value the entry holds, so that a value no longer used
 /// on this thread leaves it).
 #[inline]
-pub(crate) fn give<T: 'static>(stash: &'static LocalKey<Stash<T>>, value: Arc<T>) {
+fn give<T: 'static>(stash: &'static LocalKey<Stash<T>>, value: Arc<T>) {
     if cfg!(seawall_loom) {
         return;
     }

@@ -20,7 +20,7 @@ mod reserve;
 mod wait;
 
 pub(crate) use self::core::Admission;
-pub(crate) use self::permit::{impl_spares, HasPool, Hold, Permit, Spares, Striped};
+pub(crate) use self::permit::{HasPool, Hold, Permit, Striped};
 pub(crate) use self::queue::{check_wait, Order, WaitQueue};
 pub(crate) use self::reserve::{Reservation, Reserve};
 #[cfg(seawall_loom)]

@@ -4,10 +4,9 @@
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::thread::LocalKey;
 
 use super::Pool;
-use crate::stash::{self, Stash};
+use crate::stash::{Kept, Spare};
 use crate::sync::{stripe_count, stripe_hint, CachePadded};
 
 /// Something that leads to a [`Pool`].
@@ -43,48 +42,25 @@ impl<T: HasPool> HasPool for CachePadded<T> {
 /// A value that lives for the rest of the process needs no count at all:
 /// [`to_static`](Self::to_static) gives handles whose calls hold a plain
 /// reference (the breaker's `from_static`).
-pub(crate) struct Striped<T: Spares>(Handles<T>);
+pub(crate) struct Striped<T: 'static>(Handles<T>);
 
-/// A value whose calls' holds go back to their thread's spares
-/// ([`crate::stash`]): each kind declares its own thread-local stash.
-pub(crate) trait Spares: Sized + Send + Sync + 'static {
-    fn spares() -> &'static LocalKey<Stash<CachePadded<Arc<Self>>>>;
-}
-
-/// Implements [`Spares`] for a type, with a thread-local stash of its own.
-macro_rules! impl_spares {
-    ($ty:ty) => {
-        impl $crate::admission::Spares for $ty {
-            fn spares() -> &'static ::std::thread::LocalKey<
-                $crate::stash::Stash<$crate::sync::CachePadded<::std::sync::Arc<Self>>>,
-            > {
-                ::std::thread_local! {
-                    static SPARES: $crate::stash::Stash<
-                        $crate::sync::CachePadded<::std::sync::Arc<$ty>>,
-                    > = const { $crate::stash::Stash::new() };
-                }
-                &SPARES
-            }
-        }
-    };
-}
-pub(crate) use impl_spares;
-
-enum Handles<T: Spares> {
+enum Handles<T: 'static> {
     Counted(Arc<[Arc<CachePadded<Arc<T>>>]>),
     Static(&'static T),
 }
 
 /// One call's hold on a [`Striped`] value.
-pub(crate) enum Hold<T: Spares> {
-    /// A clone of one stripe's handle, from its thread's spares (`Some`
-    /// until dropped).
-    Counted(Option<Arc<CachePadded<Arc<T>>>>),
+pub(crate) enum Hold<T: 'static>
+where
+    CachePadded<Arc<T>>: Kept,
+{
+    /// A clone of one stripe's handle, from its thread's spares.
+    Counted(Spare<CachePadded<Arc<T>>>),
     /// A plain reference: nothing to count.
     Static(&'static T),
 }
 
-impl<T: Spares> Striped<T> {
+impl<T> Striped<T> {
     pub(crate) fn new(value: Arc<T>) -> Self {
         let stripes = stripe_count();
         Self(Handles::Counted(
@@ -110,18 +86,21 @@ impl<T: Spares> Striped<T> {
 
     /// A hold on the value for one call.
     #[inline]
-    pub(crate) fn for_call(&self) -> Hold<T> {
+    pub(crate) fn for_call(&self) -> Hold<T>
+    where
+        CachePadded<Arc<T>>: Kept,
+    {
         match &self.0 {
             Handles::Counted(stripes) => {
                 let handle = &stripes[stripe_hint() & (stripes.len() - 1)];
-                Hold::Counted(Some(stash::take(T::spares(), handle)))
+                Hold::Counted(Spare::of(handle))
             }
             Handles::Static(value) => Hold::Static(value),
         }
     }
 }
 
-impl<T: Spares> Clone for Striped<T> {
+impl<T> Clone for Striped<T> {
     fn clone(&self) -> Self {
         Self(match &self.0 {
             Handles::Counted(stripes) => Handles::Counted(stripes.clone()),
@@ -130,7 +109,7 @@ impl<T: Spares> Clone for Striped<T> {
     }
 }
 
-impl<T: Spares> Deref for Striped<T> {
+impl<T> Deref for Striped<T> {
     type Target = T;
 
     #[inline]
@@ -139,44 +118,41 @@ impl<T: Spares> Deref for Striped<T> {
     }
 }
 
-impl<T: Spares + fmt::Debug> fmt::Debug for Striped<T> {
+impl<T: fmt::Debug> fmt::Debug for Striped<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.get().fmt(f)
     }
 }
 
-impl<T: Spares> Deref for Hold<T> {
+impl<T> Deref for Hold<T>
+where
+    CachePadded<Arc<T>>: Kept,
+{
     type Target = T;
 
     #[inline]
     fn deref(&self) -> &T {
         match self {
-            Hold::Counted(Some(handle)) => &handle.0,
-            Hold::Counted(None) => unreachable!("taken only by drop"),
+            Hold::Counted(handle) => &handle.0,
             Hold::Static(value) => value,
         }
     }
 }
 
-impl<T: Spares> Drop for Hold<T> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Hold::Counted(handle) = self {
-            if let Some(handle) = handle.take() {
-                stash::give(T::spares(), handle);
-            }
-        }
-    }
-}
-
-impl<T: HasPool + Spares> HasPool for Hold<T> {
+impl<T: HasPool> HasPool for Hold<T>
+where
+    CachePadded<Arc<T>>: Kept,
+{
     #[inline]
     fn pool(&self) -> &Pool {
         (**self).pool()
     }
 }
 
-impl<T: Spares> fmt::Debug for Hold<T> {
+impl<T> fmt::Debug for Hold<T>
+where
+    CachePadded<Arc<T>>: Kept,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Hold::Counted(_) => "Hold::Counted",

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::CircuitBreaker;
-use crate::stash::{self, Stash};
+use crate::stash::{kept, Spare};
 use crate::sync::{stripe_count, stripe_hint, CachePadded};
 
 mod sealed {
@@ -83,28 +83,14 @@ impl fmt::Debug for Shared {
 /// One call's hold on a [`Shared`] breaker: a clone of one stripe's handle,
 /// taken from and given back to its thread's spares (see [`Shared`]).
 #[derive(Debug)]
-pub struct SharedCall(Option<Arc<CachePadded<CircuitBreaker>>>);
+pub struct SharedCall(Spare<CachePadded<CircuitBreaker>>);
 
-thread_local! {
-    static SPARES: Stash<CachePadded<CircuitBreaker>> = const { Stash::new() };
-}
-
-impl Drop for SharedCall {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            stash::give(&SPARES, handle);
-        }
-    }
-}
+kept!(CachePadded<CircuitBreaker>);
 
 impl Borrow<CircuitBreaker> for SharedCall {
     #[inline]
     fn borrow(&self) -> &CircuitBreaker {
-        match &self.0 {
-            Some(handle) => &handle.0,
-            None => unreachable!("taken only by drop"),
-        }
+        &self.0 .0
     }
 }
 
@@ -121,7 +107,7 @@ impl BreakerRef for Shared {
     #[inline]
     fn for_call(&self) -> SharedCall {
         let handle = &self.0[stripe_hint() & (self.0.len() - 1)];
-        SharedCall(Some(stash::take(&SPARES, handle)))
+        SharedCall(Spare::of(handle))
     }
 }
 

@@ -24,7 +24,7 @@ impl HasPool for Inner {
     }
 }
 
-crate::admission::impl_spares!(Inner);
+crate::stash::kept!(crate::sync::CachePadded<Arc<Inner>>);
 
 /// One call's hold on its bulkhead.
 pub(crate) type Handle = Hold<Inner>;

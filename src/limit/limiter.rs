@@ -65,7 +65,7 @@ pub(crate) struct Inner {
     applied: Mutex<(u32, Vec<u32>)>,
 }
 
-crate::admission::impl_spares!(Inner);
+crate::stash::kept!(crate::sync::CachePadded<Arc<Inner>>);
 
 impl Inner {
     /// Feeds one sample and, if the learner's limit moved, applies it.
