@@ -57,6 +57,7 @@ impl Admission {
     }
 
     /// The limit in force.
+    #[inline]
     pub(crate) fn limit(&self) -> u32 {
         self.limit.load(Ordering::Relaxed)
     }

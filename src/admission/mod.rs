@@ -44,6 +44,7 @@ impl Pool {
         }
     }
 
+    #[inline]
     pub(crate) fn core(&self) -> &Admission {
         &self.core
     }

@@ -15,6 +15,7 @@ pub(crate) trait HasPool {
 }
 
 impl HasPool for Pool {
+    #[inline]
     fn pool(&self) -> &Pool {
         self
     }
@@ -174,17 +175,12 @@ impl<H: HasPool> Permit<H> {
         Self { handle, stripe }
     }
 
-    /// Takes a permit without waiting.
     #[inline]
-    pub(crate) fn try_acquire(handle: H) -> Option<Self> {
-        let stripe = handle.pool().try_acquire()?;
-        Some(Self::new(handle, stripe))
-    }
-
     pub(crate) fn handle(&self) -> &H {
         &self.handle
     }
 
+    #[inline]
     pub(crate) fn stripe(&self) -> usize {
         self.stripe
     }

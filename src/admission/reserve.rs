@@ -64,20 +64,35 @@ impl<R: Reserve> Reservation<R> {
     /// Drives the reservation until it holds a permit or a refusal.
     #[inline]
     fn poll(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
-        loop {
-            *self = match self {
-                Reservation::Reserved(_) | Reservation::Refused(_) => return Poll::Ready(()),
-                Reservation::Idle => match layer.try_reserve() {
-                    Some(permit) => Reservation::Reserved(permit),
-                    None => Self::when_full(layer),
-                },
-                Reservation::Waiting(wait) => match wait.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(permit)) => Reservation::Reserved(layer.waited(permit)),
-                    Poll::Ready(Err(e)) => Reservation::Refused(layer.refused(Some(e))),
-                },
+        // The common case: a permit free at once, written over the idle
+        // state. `replace` rather than an assignment, which would call the
+        // state's drop glue (nothing to drop in `Idle`) and make the
+        // permit go through the stack around that call.
+        if let Reservation::Idle = self {
+            match layer.try_reserve() {
+                Some(permit) => {
+                    let idle = std::mem::replace(self, Reservation::Reserved(permit));
+                    debug_assert!(matches!(idle, Reservation::Idle));
+                    std::mem::forget(idle);
+                    return Poll::Ready(());
+                }
+                None => *self = Self::when_full(layer),
             }
         }
+        self.poll_wait(cx, layer)
+    }
+
+    /// The rest of `poll`: a wait in progress, or a reservation or refusal
+    /// already made.
+    fn poll_wait(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
+        let Reservation::Waiting(wait) = self else {
+            return Poll::Ready(());
+        };
+        *self = match ready!(wait.as_mut().poll(cx)) {
+            Ok(permit) => Reservation::Reserved(layer.waited(permit)),
+            Err(e) => Reservation::Refused(layer.refused(Some(e))),
+        };
+        Poll::Ready(())
     }
 
     #[cold]

@@ -232,7 +232,7 @@ where
 
     fn call(&mut self, req: Req) -> Self::Future {
         let bulkhead = self.bulkheads.get_or_create(&(self.key)(&req));
-        match crate::admission::Permit::try_acquire(bulkhead.for_call()) {
+        match bulkhead.try_permit() {
             Some(permit) => {
                 let guard = PermitGuard(Some(permit), Some(bulkhead));
                 ResponseFuture::called(self.inner.call(req), guard)

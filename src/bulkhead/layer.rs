@@ -170,7 +170,7 @@ impl BulkheadLayer {
 
     /// Takes a permit if one is free, without waiting (in either mode).
     pub fn try_acquire(&self) -> Result<BulkheadPermit, Full> {
-        match Permit::try_acquire(self.shared.for_call()) {
+        match self.try_permit() {
             Some(permit) => Ok(BulkheadPermit(permit)),
             None => Err(self.full()),
         }
@@ -209,8 +209,17 @@ impl BulkheadLayer {
         })
     }
 
+    #[inline]
     pub(crate) fn for_call(&self) -> Handle {
         self.shared.for_call()
+    }
+
+    /// A permit if one is free: the slot first, then the call's hold, so
+    /// that a full bulkhead takes no hold.
+    #[inline]
+    pub(crate) fn try_permit(&self) -> Option<Permit<Handle>> {
+        let stripe = self.shared.pool().try_acquire()?;
+        Some(Permit::new(self.shared.for_call(), stripe))
     }
 
     #[cold]

@@ -125,7 +125,7 @@ impl Reserve for BulkheadLayer {
 
     #[inline]
     fn try_reserve(&self) -> Option<Permit<Handle>> {
-        Permit::try_acquire(self.for_call())
+        self.try_permit()
     }
 
     fn max_wait(&self) -> Option<Duration> {

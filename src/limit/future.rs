@@ -23,8 +23,7 @@ pub(crate) struct Recorder<C> {
 
 impl<C> Recorder<C> {
     #[inline]
-    pub(crate) fn new(permit: LimitPermit, classifier: C) -> Self {
-        let start = permit.inner().clock.now_nanos();
+    pub(crate) fn new(permit: LimitPermit, start: u64, classifier: C) -> Self {
         Self {
             permit: Some(permit),
             start,
@@ -37,7 +36,7 @@ impl<C> Recorder<C> {
     where
         C: Classify<T, E>,
     {
-        let Some(permit) = self.permit.take() else {
+        let Some(permit) = &self.permit else {
             return;
         };
         let inner = permit.inner();
@@ -48,7 +47,7 @@ impl<C> Recorder<C> {
         }
         // The permit is freed here, after the sample: the algorithm sees
         // the call before a new one can take its slot.
-        drop(permit);
+        self.permit = None;
     }
 }
 

@@ -174,6 +174,7 @@ pub struct LimitPermit {
 }
 
 impl LimitPermit {
+    #[inline]
     pub(crate) fn new(permit: Permit<PoolRef>) -> Self {
         let in_flight = permit
             .handle()
@@ -183,6 +184,7 @@ impl LimitPermit {
     }
 
     /// Calls in flight when this one was admitted, itself included.
+    #[inline]
     pub fn in_flight_at_admission(&self) -> u32 {
         self.in_flight
     }
@@ -195,6 +197,7 @@ impl LimitPermit {
         }
     }
 
+    #[inline]
     pub(crate) fn inner(&self) -> &Inner {
         &self.permit.handle().inner
     }
@@ -290,15 +293,16 @@ impl Limiter {
     #[inline]
     pub(crate) fn try_acquire_in_quiet(&self, partition: usize) -> Option<LimitPermit> {
         let (pool, stripe) = partition::try_acquire(&self.shared.pools, partition)?;
-        Some(LimitPermit::new(Permit::new(
-            PoolRef {
-                inner: self.shared.for_call(),
-                pool,
-            },
-            stripe,
-        )))
+        // Read before the permit is built, so that it is written once, in
+        // place, rather than built on the stack and copied.
+        let in_flight = self.shared.in_flight_at_admission(pool, stripe);
+        Some(LimitPermit {
+            permit: Permit::new(self.pool_ref(pool), stripe),
+            in_flight,
+        })
     }
 
+    #[inline]
     pub(crate) fn pool_ref(&self, pool: usize) -> PoolRef {
         PoolRef {
             inner: self.shared.for_call(),

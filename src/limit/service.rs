@@ -167,11 +167,15 @@ where
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
+        // Read before the permit moves out of the reservation, so that
+        // the permit goes straight into the future, not through the stack
+        // around the clock's call (a refused call reads it for nothing).
+        let start = self.partition.limiter.shared.clock.now_nanos();
         match self.state.take("Limit") {
             Ok(permit) => {
                 // The recorder owns the permit before the inner call
                 // starts: a panic in `call` drops it and frees the slot.
-                let recorder = Recorder::new(permit, self.classifier.clone());
+                let recorder = Recorder::new(permit, start, self.classifier.clone());
                 ResponseFuture::called(self.inner.call(req), recorder)
             }
             Err(error) => ResponseFuture::refused(error),
