@@ -70,6 +70,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     #[cfg(target_os = "linux")]
+    #[inline]
     fn now_nanos(&self) -> u64 {
         use rustix::time::{clock_gettime, ClockId};
         let t = clock_gettime(ClockId::MonotonicCoarse);
@@ -98,6 +99,7 @@ impl Clock for SystemClock {
 pub struct PreciseClock;
 
 impl Clock for PreciseClock {
+    #[inline]
     fn now_nanos(&self) -> u64 {
         static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
         let origin = *ORIGIN.get_or_init(Instant::now);

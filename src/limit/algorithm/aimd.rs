@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{clamp_limit, ensure, ensure_limits, Algorithm, LimitSample};
+use super::{ensure, ensure_limits, Algorithm, LimitSample};
 use crate::ConfigError;
 
 /// Loss-based AIMD, as Netflix's `AIMDLimit`.
@@ -139,7 +139,9 @@ impl Algorithm for Aimd {
         } else {
             self.limit
         };
-        self.limit = clamp_limit(f64::from(limit), c.min_limit, c.max_limit) as u32;
+        // In integers: the limit is carried from sample to sample, and a
+        // round trip through f64 on that chain doubled an update's cost.
+        self.limit = limit.clamp(c.min_limit, c.max_limit);
         self.limit
     }
 }

@@ -167,12 +167,15 @@ fn jitter(rng: &mut SplitMix64) -> f64 {
     0.5 + rng.next_f64() * 0.5
 }
 
-/// `max(1, ⌊log10 x⌋)`, the reference's `Log10RootIntFunction`.
+/// `max(1, ⌊log10 x⌋)`, the reference's `Log10RootIntFunction`, counted
+/// in integer digits: exact at powers of ten (where a floating-point
+/// `log10` may land just below) and without a libm call per sample.
 pub(crate) fn lg(x: f64) -> f64 {
-    if x < 1.0 {
+    if x < 10.0 {
         1.0
     } else {
-        x.log10().floor().max(1.0)
+        // `as` saturates; a limit is at most `u32::MAX` anyway.
+        f64::from((x as u64).ilog10())
     }
 }
 
@@ -216,13 +219,16 @@ impl Algorithm for Vegas {
             return self.limit();
         }
         let l = self.estimated;
-        let queue = (l * (1.0 - self.rtt_noload as f64 / rtt as f64)).ceil();
+        // An application-limited success says nothing: checked before the
+        // queue estimate and its division.
+        if !sample.dropped() && f64::from(sample.in_flight()) * 2.0 < l {
+            return self.limit();
+        }
         let lgl = lg(l.floor());
         let new = if sample.dropped() {
             l - lgl
-        } else if f64::from(sample.in_flight()) * 2.0 < l {
-            return self.limit();
         } else {
+            let queue = (l * (1.0 - self.rtt_noload as f64 / rtt as f64)).ceil();
             let alpha = self.config.alpha.map_or(3.0 * lgl, f64::from);
             let beta = self.config.beta.map_or(6.0 * lgl, f64::from);
             if queue <= lgl {
@@ -239,5 +245,28 @@ impl Algorithm for Vegas {
         let s = self.config.smoothing;
         self.estimated = (1.0 - s) * l + s * new;
         self.limit()
+    }
+}
+
+#[cfg(all(test, not(seawall_loom)))]
+mod tests {
+    use super::lg;
+
+    #[test]
+    fn lg_counts_digits_exactly_at_powers_of_ten() {
+        let cases = [
+            (0.0, 1.0),
+            (9.0, 1.0),
+            (10.0, 1.0),
+            (99.0, 1.0),
+            (100.0, 2.0),
+            (999.0, 2.0),
+            (1000.0, 3.0),
+            (1e9, 9.0),
+            (f64::from(u32::MAX), 9.0),
+        ];
+        for (x, expected) in cases {
+            assert_eq!(lg(x), expected, "lg({x})");
+        }
     }
 }
