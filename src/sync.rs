@@ -23,29 +23,62 @@ pub(crate) use loom::sync::{Mutex as StdMutex, RwLock};
 /// A small per-thread index used to spread writes over striped counters so
 /// that threads do not all write one cache line.
 ///
-/// Each thread takes the next index from a global counter the first time it
-/// asks, so the first `n` threads land on distinct stripes.
+/// Indices are leased: a thread takes the lowest index no live thread
+/// holds the first time it asks, and gives it back when it exits. So live
+/// threads hold distinct indices, and as many threads as a structure has
+/// stripes land on distinct stripes however many threads came and went
+/// before (a counter that only grows would spread threads that churn, a
+/// blocking pool's, at random). The limit's learner relies on it: the
+/// thread holding index `i` is the only one writing owned stripe `i`.
+/// While a thread exits, after its lease has gone back, it reads
+/// [`UNLEASED`], past any owned stripe.
 #[cfg(not(seawall_loom))]
 #[cfg_attr(not(feature = "breaker"), allow(dead_code))]
 #[inline]
 pub(crate) fn stripe_hint() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::AtomicUsize;
-
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+        static LEASE: Lease = Lease::take();
     }
-    STRIPE.with(|s| {
-        let v = s.get();
-        if v != usize::MAX {
-            return v;
+    LEASE.try_with(|lease| lease.0).unwrap_or(UNLEASED)
+}
+
+/// The index of a thread whose lease is gone (it is exiting).
+#[cfg(not(seawall_loom))]
+#[cfg_attr(not(feature = "breaker"), allow(dead_code))]
+pub(crate) const UNLEASED: usize = usize::MAX >> 1;
+
+/// A thread's stripe index, given back when the thread exits.
+#[cfg(not(seawall_loom))]
+struct Lease(usize);
+
+/// Indices ever leased, and those given back (taken lowest first).
+#[cfg(not(seawall_loom))]
+static LEASES: std::sync::Mutex<(usize, Vec<usize>)> = std::sync::Mutex::new((0, Vec::new()));
+
+#[cfg(not(seawall_loom))]
+impl Lease {
+    #[cold]
+    fn take() -> Self {
+        let mut leases = LEASES.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, free) = &mut *leases;
+        match free.iter().enumerate().min_by_key(|&(_, &i)| i) {
+            Some((at, _)) => Self(free.swap_remove(at)),
+            None => {
+                *next += 1;
+                Self(*next - 1)
+            }
         }
-        // Relaxed: the value only spreads load, it guards nothing.
-        let v = NEXT.fetch_add(1, Ordering::Relaxed);
-        s.set(v);
-        v
-    })
+    }
+}
+
+#[cfg(not(seawall_loom))]
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // The mutex orders this thread's last writes to an owned stripe
+        // before the next holder's first.
+        let mut leases = LEASES.lock().unwrap_or_else(|e| e.into_inner());
+        leases.1.push(self.0);
+    }
 }
 
 /// How many stripes a striped structure gets: the machine's parallelism
@@ -154,5 +187,33 @@ impl<T> Mutex<T> {
     #[cfg(seawall_loom)]
     pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(all(test, not(seawall_loom)))]
+mod tests {
+    use super::stripe_hint;
+
+    #[test]
+    fn live_threads_hold_distinct_stripe_hints() {
+        let threads = 8;
+        let barrier = std::sync::Barrier::new(threads);
+        let mut hints: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let hint = stripe_hint();
+                        // All alive at once, each holding its lease.
+                        barrier.wait();
+                        assert_eq!(stripe_hint(), hint, "a thread keeps its hint");
+                        hint
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        hints.sort_unstable();
+        hints.dedup();
+        assert_eq!(hints.len(), threads);
     }
 }

@@ -55,10 +55,10 @@ fn published_limit_is_the_algorithms() {
     });
 }
 
-/// Two threads on one stripe (more threads than stripes) record while the
-/// main thread flushes: a thread that finds the stripe held feeds the
-/// algorithm directly, the holder appends under its claim, and the flush
-/// waits for the claim. Every success reaches the algorithm exactly once:
+/// Two threads on one claimed stripe (threads that came after the owned
+/// stripes were taken) record while the main thread flushes: a thread that
+/// finds the stripe held feeds the algorithm directly, the holder appends
+/// under its claim, and the flush waits for the claim. Every success reaches the algorithm exactly once:
 /// none lost in a buffer a racing writer overwrote, none fed twice by a
 /// hand-over and a flush.
 #[test]
@@ -75,7 +75,8 @@ fn a_shared_stripe_loses_and_repeats_no_sample() {
             .map(|_| {
                 let learner = learner.clone();
                 loom::thread::spawn(move || {
-                    learner.record_on_stripe(0, sample(false));
+                    // Hint 2: past the two owned stripes, claimed stripe 0.
+                    learner.record_on_stripe(2, sample(false));
                     let published = learner.limit();
                     assert!((10..=12).contains(&published), "{published}");
                 })
@@ -88,5 +89,38 @@ fn a_shared_stripe_loses_and_repeats_no_sample() {
         learner.flush();
         assert_eq!(learner.limit(), 12, "each success added one, once");
         assert_eq!(learner.with_algorithm(|a| a.limit()), 12);
+    });
+}
+
+/// A thread appends to the stripe it owns (no claim: plain stores, then a
+/// release of the length) while the main thread flushes: three successes,
+/// so one hand-over of a full buffer (two under loom) and one left over.
+/// The flush feeds only what lies below the length it read and marks it
+/// fed; the owner's hand-over feeds from there. Every success reaches the
+/// algorithm exactly once. Fails if the length is stored relaxed (a flush
+/// reads a slot not yet written: a sample of in-flight 0, which adds
+/// nothing) or if a flush does not mark what it fed (fed twice).
+#[test]
+fn an_owned_stripe_and_a_flush_lose_and_repeat_no_sample() {
+    loom::model(|| {
+        let aimd = Aimd::builder()
+            .initial_limit(10)
+            .min_limit(1)
+            .max_limit(100)
+            .build()
+            .unwrap();
+        let learner = Arc::new(Learner::new(Box::new(aimd)));
+        let owner = {
+            let learner = learner.clone();
+            loom::thread::spawn(move || {
+                for _ in 0..3 {
+                    learner.record_on_stripe(1, sample(false));
+                }
+            })
+        };
+        learner.flush();
+        owner.join().unwrap();
+        learner.flush();
+        assert_eq!(learner.limit(), 13, "each success added one, once");
     });
 }

@@ -16,20 +16,24 @@ const BATCH: usize = if cfg!(seawall_loom) { 2 } else { 16 };
 /// Owns an [`Algorithm`], feeds it completed calls and publishes its limit
 /// for admission to read with one load.
 ///
-/// Each thread records on its stripe (its own cache lines): a call claims
-/// the stripe (one compare-and-swap on a line no other thread writes while
-/// threads do not outnumber stripes), appends its sample and releases it.
-/// The stripe hands its samples to the algorithm, in order and under the
-/// algorithm's one lock, when it holds 16 of them, or at once when the
-/// sample is a drop (with the samples buffered before it), or at
-/// [`flush`](Learner::flush). So the algorithm's update is one shared write
-/// per 16 calls per thread, not per call, and the limit lags by at most 15
-/// successes per stripe: a success reaches the algorithm within 15 later
-/// samples on its stripe, a drop at once. A stripe whose thread goes idle
-/// keeps its last successes until that thread records again or `flush`
-/// runs. Admission stays exact: it never depends on the algorithm. (If two
-/// threads share a stripe and one finds it claimed, its sample goes
-/// straight to the algorithm under the lock rather than wait.)
+/// Each thread records on a stripe of its own (its own cache lines). The
+/// first threads to record (as many as the machine has cores, rounded up
+/// to a power of two; a server's worker threads) each own one stripe for
+/// good: they append with plain stores, no read-modify-write. Threads that
+/// come later share a second set of stripes, claiming one per sample (a
+/// compare-and-swap on a line no other thread writes while they do not
+/// outnumber stripes); if it is held, the sample goes straight to the
+/// algorithm under its lock rather than wait. A stripe hands its samples
+/// to the algorithm, in order and under the algorithm's one lock, when it
+/// holds 16 of them, or at once when the sample is a drop (with the
+/// samples buffered before it), or at [`flush`](Learner::flush), which
+/// reads every stripe, owned or shared. So the algorithm's update is one
+/// shared write per 16 calls per thread, not per call, and the limit lags
+/// by at most 15 successes per stripe: a success reaches the algorithm
+/// within 15 later samples on its stripe, a drop at once. A stripe whose
+/// thread goes idle keeps its last successes until that thread records
+/// again or `flush` runs. Admission stays exact: it never depends on the
+/// algorithm.
 ///
 /// The algorithms' arithmetic is unchanged: each sample is one
 /// [`update`](Algorithm::update), in its thread's order.
@@ -52,17 +56,33 @@ const BATCH: usize = if cfg!(seawall_loom) { 2 } else { 16 };
 /// ```
 pub struct Learner {
     limit: CachePadded<AtomicU32>,
-    stripes: Box<[CachePadded<Cell>]>,
+    /// One stripe per thread among the first threads to record.
+    owned: Box<[CachePadded<Cell>]>,
+    /// Stripes the later threads claim per sample.
+    claimed: Box<[CachePadded<Cell>]>,
     shared: CachePadded<Mutex<Shared>>,
 }
 
-/// One stripe's buffer, in atomics so that its holder writes it with plain
-/// stores: the claim (an acquire CAS, a release store) orders them.
+/// One stripe's buffer, in atomics so that its writer uses plain stores.
+///
+/// A claimed stripe's writer is whoever holds `claim` (an acquire CAS, a
+/// release store), and it alone reads and writes the rest.
+///
+/// An owned stripe has one writer thread for good. It appends outside any
+/// lock: the sample's slots, then `len` with a release store, so that a
+/// `flush` that reads `len` (acquire) sees the samples below it. `flush`
+/// feeds those under the algorithm's lock and moves `consumed` up to them;
+/// the owner empties the buffer (both counts back to 0) only under that
+/// lock too. So `flush` never reads a slot the owner is writing (the owner
+/// writes at `len` or above), and no sample is fed twice.
 struct Cell {
-    /// 1 while a thread holds the stripe.
+    /// 1 while a thread holds a claimed stripe.
     claim: AtomicU32,
-    /// Samples buffered; read and written only by the holder.
+    /// Samples buffered; written only by the writer.
     len: AtomicU32,
+    /// Samples of an owned stripe already fed by `flush`; read and written
+    /// under the algorithm's lock.
+    consumed: AtomicU32,
     rtts: [AtomicU64; BATCH],
     /// In-flight at admission in the low half, 1 << 32 for a drop.
     meta: [AtomicU64; BATCH],
@@ -75,6 +95,7 @@ impl Cell {
         Self {
             claim: AtomicU32::new(0),
             len: AtomicU32::new(0),
+            consumed: AtomicU32::new(0),
             rtts: std::array::from_fn(|_| AtomicU64::new(0)),
             meta: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -96,8 +117,8 @@ impl Cell {
         self.claim.store(0, Ordering::Release);
     }
 
-    /// Appends a sample; the caller holds the stripe and the buffer has
-    /// room. Returns the new length.
+    /// Appends a sample; the caller is the stripe's writer and the buffer
+    /// has room. Returns the new length.
     #[inline]
     fn push(&self, sample: LimitSample) -> usize {
         let len = self.len.load(Ordering::Relaxed) as usize;
@@ -105,23 +126,39 @@ impl Cell {
         let meta = u64::from(sample.in_flight()) | if sample.dropped() { DROPPED } else { 0 };
         self.rtts[len].store(rtt, Ordering::Relaxed);
         self.meta[len].store(meta, Ordering::Relaxed);
-        self.len.store(len as u32 + 1, Ordering::Relaxed);
+        // Release: an owned stripe's `flush` reads the slots below `len`.
+        self.len.store(len as u32 + 1, Ordering::Release);
         len + 1
     }
 
-    /// Feeds the buffered samples to the algorithm and empties the buffer;
-    /// the caller holds the stripe and the algorithm's lock.
-    fn drain(&self, algorithm: &mut dyn Algorithm) {
-        let len = self.len.load(Ordering::Relaxed) as usize;
-        for (rtt, meta) in self.rtts[..len].iter().zip(&self.meta[..len]) {
-            let meta = meta.load(Ordering::Relaxed);
-            algorithm.update(LimitSample::new(
-                Duration::from_nanos(rtt.load(Ordering::Relaxed)),
+    /// Feeds the samples from `consumed` up to the buffer's length to the
+    /// algorithm; the caller holds the algorithm's lock. With `empty`
+    /// (the writer's hand-over) the buffer is then empty, else (a `flush`
+    /// of an owned stripe, whose owner may be appending) they are marked
+    /// fed. The counts move before the algorithm runs, so that an
+    /// algorithm that panics leaves the buffer consistent.
+    fn drain(&self, algorithm: &mut dyn Algorithm, empty: bool) {
+        let from = self.consumed.load(Ordering::Relaxed) as usize;
+        // Acquire: pairs with an owner's push (a no-op for the writer).
+        let to = self.len.load(Ordering::Acquire) as usize;
+        let mut samples = [LimitSample::new(Duration::ZERO, 0, false); BATCH];
+        for (i, sample) in samples[from..to].iter_mut().enumerate() {
+            let meta = self.meta[from + i].load(Ordering::Relaxed);
+            *sample = LimitSample::new(
+                Duration::from_nanos(self.rtts[from + i].load(Ordering::Relaxed)),
                 meta as u32,
                 meta & DROPPED != 0,
-            ));
+            );
         }
-        self.len.store(0, Ordering::Relaxed);
+        if empty {
+            self.consumed.store(0, Ordering::Relaxed);
+            self.len.store(0, Ordering::Relaxed);
+        } else {
+            self.consumed.store(to as u32, Ordering::Relaxed);
+        }
+        for sample in &samples[from..to] {
+            algorithm.update(*sample);
+        }
     }
 }
 
@@ -134,10 +171,15 @@ impl Learner {
     pub fn new(algorithm: Box<dyn Algorithm>) -> Self {
         // Two under loom: the models put their threads on chosen stripes
         // (`record_on_stripe`).
-        let stripes = stripe_count();
+        let stripes = || {
+            (0..stripe_count())
+                .map(|_| CachePadded(Cell::new()))
+                .collect()
+        };
         Self {
             limit: CachePadded(AtomicU32::new(algorithm.limit().max(1))),
-            stripes: (0..stripes).map(|_| CachePadded(Cell::new())).collect(),
+            owned: stripes(),
+            claimed: stripes(),
             shared: CachePadded(Mutex::new(Shared { algorithm })),
         }
     }
@@ -157,8 +199,9 @@ impl Learner {
         self.record_on(stripe_hint(), sample)
     }
 
-    /// [`record`](Self::record) on a chosen stripe, for the loom models
-    /// (their threads all get the same stripe hint).
+    /// [`record`](Self::record) with a chosen stripe hint, for the loom
+    /// models: below the stripe count, a stripe the calling thread must
+    /// own alone; from it up, a claimed one.
     #[cfg(seawall_loom)]
     #[doc(hidden)]
     pub fn record_on_stripe(&self, stripe: usize, sample: LimitSample) -> Option<u32> {
@@ -167,7 +210,21 @@ impl Learner {
 
     #[inline]
     fn record_on(&self, hint: usize, sample: LimitSample) -> Option<u32> {
-        let cell = &self.stripes[hint & (self.stripes.len() - 1)];
+        // Hints are unique per thread (`stripe_hint`): the thread with hint
+        // `i` is the only one ever to write owned stripe `i`.
+        let Some(cell) = self.owned.get(hint) else {
+            return self.record_claimed(hint, sample);
+        };
+        let len = cell.push(sample);
+        if len == BATCH || sample.dropped() {
+            return self.hand_over(cell);
+        }
+        None
+    }
+
+    #[cold]
+    fn record_claimed(&self, hint: usize, sample: LimitSample) -> Option<u32> {
+        let cell = &self.claimed[hint & (self.claimed.len() - 1)];
         if !cell.try_claim() {
             return self.feed_one(sample);
         }
@@ -187,7 +244,16 @@ impl Learner {
     /// limit changed.
     pub fn flush(&self) -> Option<u32> {
         let mut changed = None;
-        for cell in self.stripes.iter() {
+        {
+            // An owner appends without a lock and empties its stripe only
+            // under this one: what `flush` reads below `len` stays put.
+            let mut shared = self.shared.lock();
+            for cell in self.owned.iter() {
+                cell.drain(&mut *shared.algorithm, false);
+            }
+            changed = self.publish(&shared).or(changed);
+        }
+        for cell in self.claimed.iter() {
             // A holder keeps the stripe only for one append (and a hand-over);
             // wait for it reading, not writing, the claim.
             while !cell.try_claim() {
@@ -208,10 +274,11 @@ impl Learner {
         f(&*self.shared.lock().algorithm)
     }
 
+    /// The writer's hand-over: every sample its stripe holds, then empty.
     #[cold]
     fn hand_over(&self, cell: &Cell) -> Option<u32> {
         let mut shared = self.shared.lock();
-        cell.drain(&mut *shared.algorithm);
+        cell.drain(&mut *shared.algorithm, true);
         self.publish(&shared)
     }
 
@@ -292,12 +359,33 @@ mod tests {
     }
 
     #[test]
-    fn a_sample_whose_stripe_is_held_goes_straight_through() {
+    fn a_sample_whose_claimed_stripe_is_held_goes_straight_through() {
         let learner = Learner::new(aimd());
-        assert!(learner.stripes[0].try_claim(), "free at first");
-        assert_eq!(learner.record_on(0, used()), Some(101));
-        learner.stripes[0].release();
-        assert_eq!(learner.record_on(0, used()), None, "buffered again");
+        // Hints past the owned stripes claim one per sample.
+        let late = learner.owned.len();
+        assert!(learner.claimed[0].try_claim(), "free at first");
+        assert_eq!(learner.record_on(late, used()), Some(101));
+        learner.claimed[0].release();
+        assert_eq!(learner.record_on(late, used()), None, "buffered again");
+        assert_eq!(learner.flush(), Some(102));
+    }
+
+    #[test]
+    fn a_flush_between_an_owners_appends_feeds_each_sample_once() {
+        let learner = Learner::new(aimd());
+        for _ in 0..3 {
+            learner.record_on(0, used());
+        }
+        assert_eq!(learner.flush(), Some(103), "the three buffered");
+        // The owner's buffer fills up with the 13 that follow: its
+        // hand-over feeds only those.
+        for _ in 3..BATCH - 1 {
+            assert_eq!(learner.record_on(0, used()), None);
+        }
+        assert_eq!(learner.record_on(0, used()), Some(116));
+        assert_eq!(learner.flush(), None, "nothing left, nothing twice");
+        assert_eq!(learner.record_on(0, used()), None, "an empty buffer again");
+        assert_eq!(learner.flush(), Some(117));
     }
 
     #[test]
@@ -341,7 +429,7 @@ mod tests {
         for sample in cases {
             cell.push(sample);
         }
-        cell.drain(&mut seen);
+        cell.drain(&mut seen, true);
         assert_eq!(seen.0, cases);
         assert_eq!(cell.len.load(Ordering::Relaxed), 0);
     }
