@@ -36,17 +36,17 @@
 //! processes does not, so on a busy machine `cpu-sc` separates the two.
 //! The machine is shared: compare ratios from one run.
 //!
-//! One run on the shared 2-core machine (overhead / tower's): bulkhead
-//! 0.71, `c_bulkhead_static` 0.62; adaptive limit 1.52–1.85 (shared
-//! limiter) and 1.41–1.74 (`_static`) over every algorithm, 1.52–1.67 and
-//! 1.41–1.57 for the fixed, AIMD and hybrid ones; two-thread scaling
-//! 1.4–2.0 for every seawall row (tower's `cpu-sc`: 0.47). The limit's
-//! target (≤ 1) is not met: per call it makes three atomic
-//! read-modify-writes (take a permit, buffer the sample, give the permit
-//! back), two clock reads and about twice the bulkhead's instructions,
-//! where tower's semaphore makes about as many RMWs and reads no clock.
-//! (A call's hold on the shared limiter is its thread's spare handle: no
-//! RMW once the thread has made a call.)
+//! One run on the shared 2-core machine (overhead / tower's, 33.6 ns):
+//! bulkhead 0.72, `c_bulkhead_static` 0.61; adaptive limit 0.97–1.11 on
+//! the shared limiter (fixed 0.97, hybrid 0.99, AIMD 1.01, Gradient2 1.11)
+//! and 0.88–0.99 `_static`, with drops 0.97–1.07 and 0.89–0.99; two-thread
+//! scaling 1.1–2.0 for every seawall row (tower's `cpu-sc`: 0.31; the
+//! hybrid algorithm with drops scales least, its limit moving on drops
+//! reclaims every stripe's permits). Per call the limit makes the
+//! bulkhead's two compare-and-swaps (take a permit, give it back), two
+//! clock reads, and plain stores of the sample into its thread's learner
+//! stripe. (A call's hold on the shared limiter is its thread's spare
+//! handle: no RMW once the thread has made a call.)
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
