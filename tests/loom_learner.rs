@@ -13,6 +13,17 @@ use std::time::Duration;
 use seawall::limit::algorithm::Aimd;
 use seawall::limit::{Learner, LimitSample};
 
+/// AIMD from a limit of 10: +1 per success, ⌊×0.9⌋ per drop.
+fn learner() -> Arc<Learner> {
+    let aimd = Aimd::builder()
+        .initial_limit(10)
+        .min_limit(1)
+        .max_limit(100)
+        .build()
+        .unwrap();
+    Arc::new(Learner::new(Box::new(aimd)))
+}
+
 fn sample(dropped: bool) -> LimitSample {
     LimitSample::new(Duration::from_millis(1), 100, dropped)
 }
@@ -24,12 +35,7 @@ fn sample(dropped: bool) -> LimitSample {
 #[test]
 fn published_limit_is_the_algorithms() {
     loom::model(|| {
-        let aimd = Aimd::builder()
-            .initial_limit(10)
-            .min_limit(1)
-            .build()
-            .unwrap();
-        let learner = Arc::new(Learner::new(Box::new(aimd)));
+        let learner = learner();
         let threads: Vec<_> = [(0, vec![true]), (1, vec![false, false])]
             .into_iter()
             .map(|(stripe, samples)| {
@@ -64,13 +70,7 @@ fn published_limit_is_the_algorithms() {
 #[test]
 fn a_shared_stripe_loses_and_repeats_no_sample() {
     loom::model(|| {
-        let aimd = Aimd::builder()
-            .initial_limit(10)
-            .min_limit(1)
-            .max_limit(100)
-            .build()
-            .unwrap();
-        let learner = Arc::new(Learner::new(Box::new(aimd)));
+        let learner = learner();
         let threads: Vec<_> = (0..2)
             .map(|_| {
                 let learner = learner.clone();
@@ -103,13 +103,7 @@ fn a_shared_stripe_loses_and_repeats_no_sample() {
 #[test]
 fn an_owned_stripe_and_a_flush_lose_and_repeat_no_sample() {
     loom::model(|| {
-        let aimd = Aimd::builder()
-            .initial_limit(10)
-            .min_limit(1)
-            .max_limit(100)
-            .build()
-            .unwrap();
-        let learner = Arc::new(Learner::new(Box::new(aimd)));
+        let learner = learner();
         let owner = {
             let learner = learner.clone();
             loom::thread::spawn(move || {
