@@ -44,8 +44,7 @@ pub(crate) fn stripe_hint() -> usize {
 
 /// The index of a thread whose lease is gone (it is exiting).
 #[cfg(not(seawall_loom))]
-#[cfg_attr(not(feature = "breaker"), allow(dead_code))]
-pub(crate) const UNLEASED: usize = usize::MAX >> 1;
+const UNLEASED: usize = usize::MAX >> 1;
 
 /// A thread's stripe index, given back when the thread exits.
 #[cfg(not(seawall_loom))]

@@ -231,22 +231,23 @@ fn metrics_observer_counts_transitions_and_rejections() {
             })
             .map(|(_, _, v)| *v)
     };
-    assert_eq!(
-        find("seawall_breaker_rejections_total", ("state", "forced_open")),
-        Some(2.0)
-    );
-    assert_eq!(
-        find("seawall_breaker_transitions_total", ("to", "forced_open")),
-        Some(1.0)
-    );
-    assert_eq!(
-        find("seawall_breaker_resets_total", ("breaker", "users")),
-        Some(1.0)
-    );
-    assert_eq!(
-        find("seawall_breaker_state", ("breaker", "users")),
-        Some(0.0)
-    );
+    let expected = [
+        (
+            "seawall_breaker_rejections_total",
+            ("state", "forced_open"),
+            2.0,
+        ),
+        (
+            "seawall_breaker_transitions_total",
+            ("to", "forced_open"),
+            1.0,
+        ),
+        ("seawall_breaker_resets_total", ("breaker", "users"), 1.0),
+        ("seawall_breaker_state", ("breaker", "users"), 0.0),
+    ];
+    for (name, label, value) in expected {
+        assert_eq!(find(name, label), Some(value), "{name} {label:?}");
+    }
     assert!(values
         .iter()
         .all(|(name, _, _)| name.starts_with("seawall_")));
