@@ -322,6 +322,59 @@ fn windowed_windows_last_twice_the_least_rtt_within_bounds() {
     assert_eq!(recorder.0.lock().unwrap().len(), 2);
 }
 
+/// The limiter hands samples over in batches ([`Algorithm::update_batch`]):
+/// a batch must teach exactly what its samples teach one at a time, for
+/// every algorithm and wrapped in a window (whose clock does not move
+/// within a hand-over).
+#[test]
+fn a_batch_teaches_what_its_samples_teach_one_by_one() {
+    fn compare<A: Algorithm>(name: &str, make: impl Fn(&ManualClock) -> A) {
+        let clock = ManualClock::new();
+        let (mut single, mut batched) = (make(&clock), make(&clock));
+        let mut rng = fastrand::Rng::with_seed(7);
+        for round in 0..200 {
+            let batch: Vec<_> = (0..rng.usize(1..=16))
+                .map(|_| {
+                    let rtt = Duration::from_micros(rng.u64(1..50_000));
+                    LimitSample::new(rtt, rng.u32(0..60), rng.u8(0..20) == 0)
+                })
+                .collect();
+            for &sample in &batch {
+                single.update(sample);
+            }
+            let limit = batched.update_batch(&batch);
+            assert_eq!(limit, single.limit(), "{name}: round {round}");
+            assert_eq!(
+                format!("{batched:?}"),
+                format!("{single:?}"),
+                "{name}: state after round {round}"
+            );
+            clock.advance(Duration::from_millis(rng.u64(0..30)));
+        }
+    }
+    let windowed = |clock: &ManualClock, delegate| {
+        Windowed::builder()
+            .window_size(5)
+            .build(delegate)
+            .unwrap()
+            .with_clock(clock.clone())
+    };
+    compare("aimd", |_| Aimd::default());
+    compare("vegas", |_| Vegas::default());
+    compare("gradient2", |_| Gradient2::default());
+    compare("fixed", |_| Fixed::new(7).unwrap());
+    compare("hybrid", |_| Hybrid::default());
+    compare("boxed", |_| {
+        Box::new(Gradient2::default()) as Box<dyn Algorithm>
+    });
+    compare("windowed aimd", |c| {
+        windowed(c, Box::new(Aimd::default()) as Box<dyn Algorithm>)
+    });
+    compare("windowed hybrid", |c| {
+        windowed(c, Box::new(Hybrid::default()) as Box<dyn Algorithm>)
+    });
+}
+
 #[test]
 fn invalid_settings_name_their_field() {
     let cases: Vec<(&str, Result<(), ConfigError>)> = vec![

@@ -35,8 +35,9 @@ const BATCH: usize = if cfg!(seawall_loom) { 2 } else { 16 };
 /// again or `flush` runs. Admission stays exact: it never depends on the
 /// algorithm.
 ///
-/// The algorithms' arithmetic is unchanged: each sample is one
-/// [`update`](Algorithm::update), in its thread's order.
+/// The algorithms' arithmetic is unchanged: a hand-over is one
+/// [`update_batch`](Algorithm::update_batch), which is one
+/// [`update`](Algorithm::update) per sample, in its thread's order.
 ///
 /// ```
 /// use std::time::Duration;
@@ -156,9 +157,7 @@ impl Cell {
         } else {
             self.consumed.store(to as u32, Ordering::Relaxed);
         }
-        for sample in &samples[from..to] {
-            algorithm.update(*sample);
-        }
+        algorithm.update_batch(&samples[from..to]);
     }
 }
 

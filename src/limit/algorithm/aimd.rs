@@ -130,6 +130,7 @@ impl Algorithm for Aimd {
         self.limit
     }
 
+    #[inline]
     fn update(&mut self, sample: LimitSample) -> u32 {
         let c = &self.config;
         let limit = if sample.dropped() || sample.rtt() > c.timeout {

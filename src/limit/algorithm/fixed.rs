@@ -33,6 +33,7 @@ impl Algorithm for Fixed {
         self.limit
     }
 
+    #[inline]
     fn update(&mut self, _sample: LimitSample) -> u32 {
         self.limit
     }

@@ -207,6 +207,7 @@ impl Algorithm for Gradient2 {
         self.estimated as u32
     }
 
+    #[inline]
     fn update(&mut self, sample: LimitSample) -> u32 {
         let c = &self.config;
         let l = self.estimated;

@@ -246,6 +246,7 @@ impl Algorithm for Hybrid {
         self.limit as u32
     }
 
+    #[inline]
     fn update(&mut self, sample: LimitSample) -> u32 {
         let c = &self.config;
         let rtt = super::nanos(sample.rtt()).max(1) as f64;

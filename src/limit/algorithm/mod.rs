@@ -165,6 +165,19 @@ pub trait Algorithm: fmt::Debug + Send + 'static {
 
     /// Learns from one sample and returns the new limit (at least 1).
     fn update(&mut self, sample: LimitSample) -> u32;
+
+    /// Learns from `samples` in order, exactly as [`update`](Self::update)
+    /// on each would, and returns the new limit. The limiter hands samples
+    /// over in batches through this method: one dynamic call per batch,
+    /// and inside it `update` is a static call the compiler can inline,
+    /// so state carried from sample to sample can stay in registers.
+    /// Override it only to share work across a batch.
+    fn update_batch(&mut self, samples: &[LimitSample]) -> u32 {
+        for &sample in samples {
+            self.update(sample);
+        }
+        self.limit()
+    }
 }
 
 impl<A: Algorithm + ?Sized> Algorithm for Box<A> {
@@ -174,6 +187,10 @@ impl<A: Algorithm + ?Sized> Algorithm for Box<A> {
 
     fn update(&mut self, sample: LimitSample) -> u32 {
         (**self).update(sample)
+    }
+
+    fn update_batch(&mut self, samples: &[LimitSample]) -> u32 {
+        (**self).update_batch(samples)
     }
 }
 

@@ -202,6 +202,7 @@ impl Algorithm for Vegas {
         self.estimated as u32
     }
 
+    #[inline]
     fn update(&mut self, sample: LimitSample) -> u32 {
         // A zero RTT (the reference throws) says nothing about queueing.
         let rtt = super::nanos(sample.rtt()).max(1);

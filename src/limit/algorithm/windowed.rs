@@ -281,6 +281,25 @@ impl<A: Algorithm> Algorithm for Windowed<A> {
     }
 
     fn update(&mut self, sample: LimitSample) -> u32 {
+        let now = self.clock.now_nanos();
+        self.update_at(sample, now)
+    }
+
+    /// One clock read for the whole batch: its samples are handed over
+    /// together, so they all end their windows at the same moment.
+    fn update_batch(&mut self, samples: &[LimitSample]) -> u32 {
+        let now = self.clock.now_nanos();
+        for &sample in samples {
+            self.update_at(sample, now);
+        }
+        self.delegate.limit()
+    }
+}
+
+impl<A: Algorithm> Windowed<A> {
+    /// [`update`](Algorithm::update) at `now` on the window's clock.
+    #[inline]
+    fn update_at(&mut self, sample: LimitSample, now: u64) -> u32 {
         let c = &self.config;
         let rtt = nanos(sample.rtt());
         let floor = nanos(c.min_rtt_threshold);
@@ -299,7 +318,6 @@ impl<A: Algorithm> Algorithm for Windowed<A> {
         w.max_in_flight = w.max_in_flight.max(sample.in_flight());
         w.dropped |= sample.dropped();
 
-        let now = self.clock.now_nanos();
         if now <= self.next_update {
             return self.delegate.limit();
         }
