@@ -224,6 +224,34 @@ async fn a_cancelled_wait_leaves_the_queue_and_leaks_nothing() {
     }
 }
 
+/// A service keeps the permit it reserved in `poll_ready` until `call`:
+/// dropped or unwrapped before that, it gives the permit back, whether it
+/// took it at once or after a wait.
+#[tokio::test(start_paused = true)]
+async fn a_reservation_no_call_took_is_given_back() {
+    type Discard = fn(Bulkhead<Mock>);
+    let cases: [(&str, Discard); 2] = [("dropped", drop), ("unwrapped", |s| drop(s.into_inner()))];
+    for (how, discard) in cases {
+        for after_a_wait in [false, true] {
+            let bulkhead = waiting(1, 4);
+            let (mut service, _handle) = guarded(&bulkhead);
+            if after_a_wait {
+                let held = bulkhead.try_acquire().expect("free");
+                assert_pending!(poll_ready(&mut service));
+                drop(held);
+            }
+            assert_ready_ok!(poll_ready(&mut service));
+            assert_eq!(bulkhead.available_permits(), 0, "reserved");
+            discard(service);
+            assert_eq!(
+                bulkhead.available_permits(),
+                1,
+                "{how}, after a wait: {after_a_wait}"
+            );
+        }
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn changing_the_limit_at_run_time() {
     let bulkhead = waiting(2, 4);

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use seawall::classify::Outcome;
+use seawall::classify::{DefaultClassifier, Outcome};
 use seawall::clock::ManualClock;
 use seawall::limit::{
     Algorithm, Limit, LimitLayer, LimitSample, Limiter, Mode, Overloaded, QueueOrder,
@@ -249,6 +249,28 @@ async fn dropped_futures_and_panics_free_their_permit_and_teach_nothing() {
     assert!(script.seen().is_empty());
 }
 
+/// A service keeps the permit it reserved in `poll_ready` until `call`:
+/// dropped, unwrapped or re-classified before that, it gives it back.
+#[tokio::test]
+async fn a_reservation_no_call_took_is_given_back() {
+    type Discard = fn(Svc);
+    let cases: [(&str, Discard); 3] = [
+        ("dropped", drop),
+        ("unwrapped", |s| drop(s.into_inner())),
+        ("re-classified", |s| {
+            drop(s.with_classifier(DefaultClassifier))
+        }),
+    ];
+    for (how, discard) in cases {
+        let limiter = Limiter::builder(Script::new(1)).build().unwrap();
+        let (mut svc, _handle) = service(&limiter);
+        svc.ready().await.expect("ready");
+        assert_eq!(limiter.in_flight(), 1, "{how}: reserved");
+        discard(svc);
+        assert_eq!(limiter.in_flight(), 0, "{how}");
+    }
+}
+
 fn waiting(order: QueueOrder) -> Limiter {
     Limiter::builder(Script::new(1))
         .mode(Mode::Wait {
@@ -365,6 +387,12 @@ fn invalid_configuration_is_an_error_naming_the_field() {
             Limiter::builder(Script::new(1))
                 .partition("a", 0.2)
                 .partition("a", 0.2),
+            "partition",
+        ),
+        (
+            (0..1025).fold(Limiter::builder(Script::new(1)), |b, i| {
+                b.partition(i.to_string(), 1e-4)
+            }),
             "partition",
         ),
     ];

@@ -15,11 +15,23 @@ use super::{HasPool, Permit, TimedAcquire, WaitError};
 pub(crate) trait Reserve {
     /// What a waiting caller's permit leads to.
     type Handle: HasPool;
+    /// A permit taken at once, held by the service until `call`: a few
+    /// integers, since the service's own handle keeps the pool alive
+    /// meanwhile. `call` redeems it for a [`Permit`](Self::Permit), which
+    /// takes the call's hold; keeping the hold out of the service's state
+    /// is what makes `call` copy a few integers rather than the permit.
+    type Ticket: Copy;
     /// What `call` receives.
     type Permit;
 
-    /// A permit if one is free now.
-    fn try_reserve(&self) -> Option<Self::Permit>;
+    /// A ticket if a permit is free now.
+    fn try_reserve(&self) -> Option<Self::Ticket>;
+
+    /// The call's permit for `ticket`.
+    fn redeem(&self, ticket: Self::Ticket) -> Self::Permit;
+
+    /// Gives back the permit of a ticket no call redeemed.
+    fn cancel(&self, ticket: Self::Ticket);
 
     /// How long a caller may wait when none is free, if it may.
     fn max_wait(&self) -> Option<Duration>;
@@ -34,28 +46,49 @@ pub(crate) trait Reserve {
     fn refused(&self, error: Option<WaitError>) -> BoxError;
 }
 
-/// Where a service is between `poll_ready` and `call`.
-pub(crate) enum Reservation<R: Reserve> {
+/// A service's layer and where the service is between `poll_ready` and
+/// `call`. Dropping it gives back a permit no call took.
+pub(crate) struct Reservation<R: Reserve> {
+    layer: R,
+    state: State<R>,
+}
+
+enum State<R: Reserve> {
     Idle,
     Waiting(Pin<Box<TimedAcquire<R::Handle>>>),
-    Reserved(R::Permit),
+    Reserved(R::Ticket),
+    /// A permit a wait ended with (it holds its pool already).
+    Granted(R::Permit),
     Refused(BoxError),
 }
 
 impl<R: Reserve> Reservation<R> {
-    /// `poll_ready` of a service reserving with `layer` in front of
-    /// `inner`: ready once it holds a permit and `inner` is ready, or at
-    /// once with a refusal (`call` returns it in the response future, so
-    /// that a full layer never makes the service look dead to tower).
+    /// Reserving with `layer`, nothing reserved yet.
+    pub(crate) fn new(layer: R) -> Self {
+        Self {
+            layer,
+            state: State::Idle,
+        }
+    }
+
+    /// The layer.
+    #[inline]
+    pub(crate) fn layer(&self) -> &R {
+        &self.layer
+    }
+
+    /// `poll_ready` of a service reserving in front of `inner`: ready once
+    /// it holds a permit and `inner` is ready, or at once with a refusal
+    /// (`call` returns it in the response future, so that a full layer
+    /// never makes the service look dead to tower).
     #[inline]
     pub(crate) fn poll_ready<E: Into<BoxError>>(
         &mut self,
         cx: &mut Context<'_>,
-        layer: &R,
         inner: impl FnOnce(&mut Context<'_>) -> Poll<Result<(), E>>,
     ) -> Poll<Result<(), BoxError>> {
-        ready!(self.poll(cx, layer));
-        if matches!(self, Reservation::Reserved(_)) {
+        ready!(self.poll(cx));
+        if matches!(self.state, State::Reserved(_) | State::Granted(_)) {
             return inner(cx).map_err(Into::into);
         }
         Poll::Ready(Ok(()))
@@ -63,66 +96,122 @@ impl<R: Reserve> Reservation<R> {
 
     /// Drives the reservation until it holds a permit or a refusal.
     #[inline]
-    fn poll(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // The common case: a permit free at once, written over the idle
         // state. `replace` rather than an assignment, which would call the
-        // state's drop glue (nothing to drop in `Idle`) and make the
-        // permit go through the stack around that call.
-        if let Reservation::Idle = self {
-            match layer.try_reserve() {
-                Some(permit) => {
-                    let idle = std::mem::replace(self, Reservation::Reserved(permit));
-                    debug_assert!(matches!(idle, Reservation::Idle));
-                    std::mem::forget(idle);
+        // state's drop glue (nothing to drop in `Idle`).
+        if let State::Idle = self.state {
+            match self.layer.try_reserve() {
+                Some(ticket) => {
+                    forget_idle(std::mem::replace(&mut self.state, State::Reserved(ticket)));
                     return Poll::Ready(());
                 }
-                None => *self = Self::when_full(layer),
+                None => self.state = Self::when_full(&self.layer),
             }
         }
-        self.poll_wait(cx, layer)
+        self.poll_wait(cx)
     }
 
     /// The rest of `poll`: a wait in progress, or a reservation or refusal
     /// already made.
-    fn poll_wait(&mut self, cx: &mut Context<'_>, layer: &R) -> Poll<()> {
-        let Reservation::Waiting(wait) = self else {
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let State::Waiting(wait) = &mut self.state else {
             return Poll::Ready(());
         };
-        *self = match ready!(wait.as_mut().poll(cx)) {
-            Ok(permit) => Reservation::Reserved(layer.waited(permit)),
-            Err(e) => Reservation::Refused(layer.refused(Some(e))),
+        self.state = match ready!(wait.as_mut().poll(cx)) {
+            Ok(permit) => State::Granted(self.layer.waited(permit)),
+            Err(e) => State::Refused(self.layer.refused(Some(e))),
         };
         Poll::Ready(())
     }
 
     #[cold]
-    fn when_full(layer: &R) -> Self {
+    fn when_full(layer: &R) -> State<R> {
         match layer.max_wait() {
             Some(max_wait) => {
-                Reservation::Waiting(Box::pin(TimedAcquire::new(layer.wait_handle(), max_wait)))
+                State::Waiting(Box::pin(TimedAcquire::new(layer.wait_handle(), max_wait)))
             }
-            None => Reservation::Refused(layer.refused(None)),
+            None => State::Refused(layer.refused(None)),
         }
     }
 
-    /// What `call` takes: the permit or the refusal. Panics, naming
+    /// `call` of a service reserving in front of an inner service: makes
+    /// the inner call (`call`, given the layer) and returns its response future with the
+    /// call's permit (`wrap`), or the refusal's (`refuse`). Panics, naming
     /// `service`, if `poll_ready` did not return `Ready` first.
     #[inline]
-    pub(crate) fn take(&mut self, service: &str) -> Result<R::Permit, BoxError> {
-        match std::mem::replace(self, Reservation::Idle) {
-            Reservation::Reserved(permit) => Ok(permit),
-            Reservation::Refused(error) => Err(error),
+    pub(crate) fn call<F, Out>(
+        &mut self,
+        service: &str,
+        call: impl FnOnce(&R) -> F,
+        wrap: impl FnOnce(F, R::Permit) -> Out,
+        refuse: impl FnOnce(BoxError) -> Out,
+    ) -> Out {
+        if let State::Reserved(ticket) = self.state {
+            // Only the ticket is read, not the whole state. It is redeemed
+            // after the inner call, so that the permit is built once, in
+            // the future (built before, it went through the stack); until
+            // then a panic in the inner call gives it back.
+            forget_idle(std::mem::replace(&mut self.state, State::Idle));
+            let unredeemed = Unredeemed {
+                layer: &self.layer,
+                ticket,
+            };
+            let future = call(&self.layer);
+            std::mem::forget(unredeemed);
+            return wrap(future, self.layer.redeem(ticket));
+        }
+        match self.take_other(service) {
+            Ok(permit) => wrap(call(&self.layer), permit),
+            Err(error) => refuse(error),
+        }
+    }
+
+    #[cold]
+    fn take_other(&mut self, service: &str) -> Result<R::Permit, BoxError> {
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Granted(permit) => Ok(permit),
+            State::Refused(error) => Err(error),
             _ => panic!("{service}::call without poll_ready returning Ready first"),
         }
     }
 
     /// The state, for `Debug`.
     pub(crate) fn describe(&self) -> &'static str {
-        match self {
-            Reservation::Idle => "idle",
-            Reservation::Waiting(_) => "waiting",
-            Reservation::Reserved(_) => "reserved",
-            Reservation::Refused(_) => "refused",
+        match self.state {
+            State::Idle => "idle",
+            State::Waiting(_) => "waiting",
+            State::Reserved(_) | State::Granted(_) => "reserved",
+            State::Refused(_) => "refused",
+        }
+    }
+}
+
+/// Forgets a state known to hold nothing to drop (idle, or a ticket whose
+/// permit moved on), so that no drop glue is called for it.
+#[inline]
+fn forget_idle<R: Reserve>(state: State<R>) {
+    debug_assert!(matches!(state, State::Idle | State::Reserved(_)));
+    std::mem::forget(state);
+}
+
+/// A ticket taken out of the state and not yet redeemed: given back if
+/// the inner call panics.
+struct Unredeemed<'a, R: Reserve> {
+    layer: &'a R,
+    ticket: R::Ticket,
+}
+
+impl<R: Reserve> Drop for Unredeemed<'_, R> {
+    fn drop(&mut self) {
+        self.layer.cancel(self.ticket);
+    }
+}
+
+impl<R: Reserve> Drop for Reservation<R> {
+    fn drop(&mut self) {
+        if let State::Reserved(ticket) = self.state {
+            self.layer.cancel(ticket);
         }
     }
 }

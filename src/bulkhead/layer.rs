@@ -214,12 +214,17 @@ impl BulkheadLayer {
         self.shared.for_call()
     }
 
+    #[inline]
+    pub(crate) fn pool(&self) -> &Pool {
+        self.shared.pool()
+    }
+
     /// A permit if one is free: the slot first, then the call's hold, so
     /// that a full bulkhead takes no hold.
     #[inline]
     pub(crate) fn try_permit(&self) -> Option<Permit<Handle>> {
-        let stripe = self.shared.pool().try_acquire()?;
-        Some(Permit::new(self.shared.for_call(), stripe))
+        let stripe = self.pool().try_acquire()?;
+        Some(Permit::new(self.for_call(), stripe))
     }
 
     #[cold]

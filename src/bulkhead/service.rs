@@ -39,7 +39,6 @@ use crate::admission::{Permit, Reservation, Reserve, WaitError};
 /// ```
 pub struct Bulkhead<S> {
     inner: S,
-    bulkhead: BulkheadLayer,
     state: Reservation<BulkheadLayer>,
 }
 
@@ -48,8 +47,7 @@ impl<S> Bulkhead<S> {
     pub fn new(inner: S, bulkhead: BulkheadLayer) -> Self {
         Self {
             inner,
-            bulkhead,
-            state: Reservation::Idle,
+            state: Reservation::new(bulkhead),
         }
     }
 
@@ -61,7 +59,7 @@ impl<S> Bulkhead<S> {
 
     /// The bulkhead.
     pub fn bulkhead(&self) -> &BulkheadLayer {
-        &self.bulkhead
+        self.state.layer()
     }
 
     /// The inner service.
@@ -92,28 +90,25 @@ where
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         let inner = &mut self.inner;
-        self.state
-            .poll_ready(cx, &self.bulkhead, |cx| inner.poll_ready(cx))
+        self.state.poll_ready(cx, |cx| inner.poll_ready(cx))
     }
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        match self.state.take("Bulkhead") {
-            // The permit is in the future before the inner call starts: a
-            // panic in `call` drops it and frees the slot.
-            Ok(permit) => {
-                let permit = PermitGuard(Some(permit), None);
-                ResponseFuture::called(self.inner.call(req), permit)
-            }
-            Err(error) => ResponseFuture::refused(error),
-        }
+        let inner = &mut self.inner;
+        self.state.call(
+            "Bulkhead",
+            |_| inner.call(req),
+            |future, permit| ResponseFuture::called(future, PermitGuard(Some(permit), None)),
+            ResponseFuture::refused,
+        )
     }
 }
 
-/// Moves the permit through `call` so that a panic in the inner call drops
-/// it. A keyed compartment's call also holds its key's bulkhead, so that
-/// the key is not evicted (and remade empty) while the call is in flight;
-/// the permit is released first (fields drop in order).
+/// A call's permit, in its response future. A keyed compartment's call
+/// also holds its key's bulkhead, so that the key is not evicted (and
+/// remade empty) while the call is in flight; the permit is released first
+/// (fields drop in order).
 pub(crate) struct PermitGuard(
     pub(crate) Option<Permit<Handle>>,
     pub(crate) Option<std::sync::Arc<BulkheadLayer>>,
@@ -121,11 +116,22 @@ pub(crate) struct PermitGuard(
 
 impl Reserve for BulkheadLayer {
     type Handle = Handle;
+    /// The stripe the permit came from.
+    type Ticket = usize;
     type Permit = Permit<Handle>;
 
     #[inline]
-    fn try_reserve(&self) -> Option<Permit<Handle>> {
-        self.try_permit()
+    fn try_reserve(&self) -> Option<usize> {
+        self.pool().try_acquire()
+    }
+
+    #[inline]
+    fn redeem(&self, stripe: usize) -> Permit<Handle> {
+        Permit::new(self.for_call(), stripe)
+    }
+
+    fn cancel(&self, stripe: usize) {
+        self.pool().release(stripe);
     }
 
     fn max_wait(&self) -> Option<Duration> {
@@ -154,7 +160,7 @@ impl Reserve for BulkheadLayer {
 /// A clone shares the bulkhead but not the reservation.
 impl<S: Clone> Clone for Bulkhead<S> {
     fn clone(&self) -> Self {
-        Self::new(self.inner.clone(), self.bulkhead.clone())
+        Self::new(self.inner.clone(), self.bulkhead().clone())
     }
 }
 
@@ -162,7 +168,7 @@ impl<S: fmt::Debug> fmt::Debug for Bulkhead<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bulkhead")
             .field("inner", &self.inner)
-            .field("bulkhead", &self.bulkhead)
+            .field("bulkhead", self.bulkhead())
             .field("state", &self.state.describe())
             .finish()
     }

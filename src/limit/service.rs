@@ -5,7 +5,7 @@ use std::time::Duration;
 use tower::{BoxError, Service};
 
 use super::future::{Recorder, ResponseFuture};
-use super::limiter::LimitPermit;
+use super::limiter::{LimitPermit, Ticket};
 use super::partition::{PoolRef, SHARED};
 use super::{Limiter, Mode};
 use crate::admission::{Permit, Reservation, Reserve, WaitError};
@@ -41,7 +41,6 @@ use crate::classify::{Classify, DefaultClassifier};
 /// ```
 pub struct Limit<S, C = DefaultClassifier> {
     inner: S,
-    partition: Partition,
     classifier: C,
     state: Reservation<Partition>,
 }
@@ -75,28 +74,23 @@ impl<S, C> Limit<S, C> {
     pub(crate) fn from_parts(inner: S, limiter: Limiter, partition: usize, classifier: C) -> Self {
         Self {
             inner,
-            partition: Partition {
+            classifier,
+            state: Reservation::new(Partition {
                 limiter,
                 index: partition,
-            },
-            classifier,
-            state: Reservation::Idle,
+            }),
         }
     }
 
     /// Classifies results with `classifier` instead.
     pub fn with_classifier<C2>(self, classifier: C2) -> Limit<S, C2> {
-        Limit::from_parts(
-            self.inner,
-            self.partition.limiter,
-            self.partition.index,
-            classifier,
-        )
+        let Partition { limiter, index } = self.state.layer();
+        Limit::from_parts(self.inner, limiter.clone(), *index, classifier)
     }
 
     /// The limiter.
     pub fn limiter(&self) -> &Limiter {
-        &self.partition.limiter
+        &self.state.layer().limiter
     }
 
     /// The inner service.
@@ -117,11 +111,21 @@ impl<S, C> Limit<S, C> {
 
 impl Reserve for Partition {
     type Handle = PoolRef;
+    type Ticket = Ticket;
     type Permit = LimitPermit;
 
     #[inline]
-    fn try_reserve(&self) -> Option<LimitPermit> {
-        self.limiter.try_acquire_in_quiet(self.index)
+    fn try_reserve(&self) -> Option<Ticket> {
+        self.limiter.try_ticket(self.index)
+    }
+
+    #[inline]
+    fn redeem(&self, ticket: Ticket) -> LimitPermit {
+        self.limiter.redeem(ticket)
+    }
+
+    fn cancel(&self, ticket: Ticket) {
+        self.limiter.cancel(ticket);
     }
 
     fn max_wait(&self) -> Option<Duration> {
@@ -161,35 +165,36 @@ where
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         let inner = &mut self.inner;
-        self.state
-            .poll_ready(cx, &self.partition, |cx| inner.poll_ready(cx))
+        self.state.poll_ready(cx, |cx| inner.poll_ready(cx))
     }
 
     #[inline]
     fn call(&mut self, req: Req) -> Self::Future {
-        // Read before the permit moves out of the reservation, so that
-        // the permit goes straight into the future, not through the stack
-        // around the clock's call (a refused call reads it for nothing).
-        let start = self.partition.limiter.shared.clock.now_nanos();
-        match self.state.take("Limit") {
-            Ok(permit) => {
-                // The recorder owns the permit before the inner call
-                // starts: a panic in `call` drops it and frees the slot.
-                let recorder = Recorder::new(permit, start, self.classifier.clone());
-                ResponseFuture::called(self.inner.call(req), recorder)
-            }
-            Err(error) => ResponseFuture::refused(error),
-        }
+        let start = std::cell::Cell::new(0);
+        let (inner, classifier) = (&mut self.inner, &self.classifier);
+        self.state.call(
+            "Limit",
+            |partition| {
+                // Read only for an admitted call, just before it starts.
+                start.set(partition.limiter.shared.clock.now_nanos());
+                inner.call(req)
+            },
+            |future, permit| {
+                ResponseFuture::called(future, Recorder::new(permit, start.get(), classifier.clone()))
+            },
+            ResponseFuture::refused,
+        )
     }
 }
 
 /// A clone shares the limiter but not the reservation.
 impl<S: Clone, C: Clone> Clone for Limit<S, C> {
     fn clone(&self) -> Self {
+        let Partition { limiter, index } = self.state.layer();
         Self::from_parts(
             self.inner.clone(),
-            self.partition.limiter.clone(),
-            self.partition.index,
+            limiter.clone(),
+            *index,
             self.classifier.clone(),
         )
     }
@@ -199,7 +204,7 @@ impl<S: fmt::Debug, C> fmt::Debug for Limit<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Limit")
             .field("inner", &self.inner)
-            .field("limiter", &self.partition.limiter)
+            .field("limiter", self.limiter())
             .field("state", &self.state.describe())
             .finish()
     }
