@@ -229,7 +229,24 @@ fn limit_rows() -> Vec<(&'static str, Limiter)> {
                     .expect("valid"),
             ),
         ),
-        ("d_limit_hybrid", limiter(Hybrid::recommended())),
+        // The recommended window; bounds like the others', so that drops
+        // in every window (which it answers by backing off down to its
+        // minimum) leave the limit far above the calls in flight.
+        (
+            "d_limit_hybrid",
+            limiter(
+                Hybrid::windowed(
+                    Hybrid::builder()
+                        .initial_limit(10_000)
+                        .min_limit(1_000)
+                        .max_limit(20_000)
+                        .build()
+                        .expect("valid"),
+                    Windowed::builder(),
+                )
+                .expect("valid"),
+            ),
+        ),
     ]
 }
 
