@@ -36,15 +36,40 @@ pub(crate) use loom::sync::{Mutex as StdMutex, RwLock};
 #[cfg_attr(not(feature = "breaker"), allow(dead_code))]
 #[inline]
 pub(crate) fn stripe_hint() -> usize {
-    thread_local! {
-        static LEASE: Lease = Lease::take();
+    match HINT.with(std::cell::Cell::get) {
+        NONE => lease(),
+        hint => hint,
     }
-    LEASE.try_with(|lease| lease.0).unwrap_or(UNLEASED)
 }
+
+#[cfg(not(seawall_loom))]
+thread_local! {
+    /// The thread's leased index, [`NONE`] before its first call. A
+    /// constant-initialised value with nothing to drop, so that reading it
+    /// is one load: no lazy-initialisation or destructor-state check, which
+    /// every call made up to three times.
+    static HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(NONE) };
+    /// The lease itself, whose destructor gives the index back.
+    static LEASE: Lease = Lease::take();
+}
+
+/// The hint of a thread that has not asked yet.
+#[cfg(not(seawall_loom))]
+const NONE: usize = usize::MAX;
 
 /// The index of a thread whose lease is gone (it is exiting).
 #[cfg(not(seawall_loom))]
 const UNLEASED: usize = usize::MAX >> 1;
+
+/// Takes the thread's lease on its first call (or reads [`UNLEASED`] if
+/// its thread-locals are being destroyed).
+#[cfg(not(seawall_loom))]
+#[cold]
+fn lease() -> usize {
+    let hint = LEASE.try_with(|lease| lease.0).unwrap_or(UNLEASED);
+    HINT.with(|h| h.set(hint));
+    hint
+}
 
 /// A thread's stripe index, given back when the thread exits.
 #[cfg(not(seawall_loom))]
@@ -75,6 +100,8 @@ impl Drop for Lease {
     fn drop(&mut self) {
         // The mutex orders this thread's last writes to an owned stripe
         // before the next holder's first.
+        // Off the index before another thread can take it.
+        HINT.with(|h| h.set(UNLEASED));
         let mut leases = LEASES.lock().unwrap_or_else(|e| e.into_inner());
         leases.1.push(self.0);
     }
