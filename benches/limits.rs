@@ -36,17 +36,20 @@
 //! processes does not, so on a busy machine `cpu-sc` separates the two.
 //! The machine is shared: compare ratios from one run.
 //!
-//! One run on the shared 2-core machine (overhead / tower's, 33.6 ns):
-//! bulkhead 0.72, `c_bulkhead_static` 0.61; adaptive limit 0.97–1.11 on
-//! the shared limiter (fixed 0.97, hybrid 0.99, AIMD 1.01, Gradient2 1.11)
-//! and 0.88–0.99 `_static`, with drops 0.97–1.07 and 0.89–0.99; two-thread
-//! scaling 1.1–2.0 for every seawall row (tower's `cpu-sc`: 0.31; the
-//! hybrid algorithm with drops scales least, its limit moving on drops
-//! reclaims every stripe's permits). Per call the limit makes the
-//! bulkhead's two compare-and-swaps (take a permit, give it back), two
-//! clock reads, and plain stores of the sample into its thread's learner
-//! stripe. (A call's hold on the shared limiter is its thread's spare
-//! handle: no RMW once the thread has made a call.)
+//! One run on the shared 2-core machine (overhead / tower's, 33.7 ns):
+//! bulkhead 0.50, `c_bulkhead_static` 0.43; adaptive limit 0.90–0.95 on
+//! the shared limiter (fixed 0.90, AIMD and Vegas 0.92, Gradient2, hybrid
+//! and windowed AIMD 0.95) and 0.78–0.85 `_static`, with drops 0.89–0.93
+//! and 0.79–0.84; two-thread scaling 1.5–2.0 for every seawall row
+//! (tower's: 0.97, `cpu-sc` 0.32). Per call the limit makes the bulkhead's
+//! two compare-and-swaps (take a permit, give it back), two clock reads,
+//! and plain stores of the sample into its thread's learner stripe; every
+//! 16 samples its thread hands them to the algorithm in one call. (A
+//! call's hold on the shared limiter is its thread's spare handle: no RMW
+//! once the thread has made a call.) The `hybrid` rows bound the limit
+//! like the others (from 10,000, at least 1,000): with a drop in every
+//! window the recommended defaults back off to a limit of a few, where
+//! two threads meet at the limit rather than measure its cost.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

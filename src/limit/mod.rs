@@ -25,17 +25,16 @@
 //! threads rarely write), and plain stores of the sample into the thread's
 //! own [`Learner`] stripe (a compare-and-swap claiming a shared stripe
 //! only for threads beyond the machine's parallelism); the algorithm runs
-//! once per 16 samples per thread (at once on a drop), so two threads
-//! share no written cache line per call. Measured in `benches/limits.rs`
-//! (one run, a shared 2-core machine; overhead over a bare service divided
-//! by that of tower's static `ConcurrencyLimit`, 33.6 ns): 0.97–1.11× with
-//! the default shared limiter (fixed 0.97, hybrid 0.99, AIMD 1.01, windowed
-//! AIMD 1.04, Vegas 1.05, Gradient2 1.11), 0.88–0.99× with `from_static`,
-//! and the same with 1 call in 64 dropped (0.97–1.07, 0.89–0.99); 0
-//! allocations per admitted call; two threads sharing one limiter scale
-//! 1.1–1.9 (tower's: 0.97). So the target "no more than tower's static
-//! limit" is met with `from_static` and within about 10 % on the default
-//! handle, where the thread's spare handle costs about 3 ns.
+//! once per 16 samples per thread (at once on a drop), in one call over
+//! the batch ([`Algorithm::update_batch`]), so two threads share no
+//! written cache line per call. Measured in `benches/limits.rs` (one run,
+//! a shared 2-core machine; overhead over a bare service divided by that
+//! of tower's static `ConcurrencyLimit`, 33.7 ns): 0.90–0.95× with the
+//! default shared limiter (fixed 0.90, AIMD and Vegas 0.92, Gradient2,
+//! hybrid and windowed AIMD 0.95), 0.78–0.85× with `from_static`, and
+//! 0.89–0.93× and 0.79–0.84× with 1 call in 64 dropped; 0 allocations per
+//! admitted call; two threads sharing one limiter scale 1.5–1.9 (tower's:
+//! 0.97).
 
 pub mod algorithm;
 mod learner;

@@ -180,7 +180,10 @@ where
                 inner.call(req)
             },
             |future, permit| {
-                ResponseFuture::called(future, Recorder::new(permit, start.get(), classifier.clone()))
+                ResponseFuture::called(
+                    future,
+                    Recorder::new(permit, start.get(), classifier.clone()),
+                )
             },
             ResponseFuture::refused,
         )
