@@ -19,8 +19,9 @@
 //!
 //! Rows: `a_bare`; `b_concurrency_limit` (tower's, one shared semaphore);
 //! `c_bulkhead` (fail fast); `d_limit_<algorithm>` (seawall's adaptive
-//! limit with each algorithm on main; `windowed_aimd` is AIMD behind
-//! Netflix's window; `hybrid` is the recommended, windowed algorithm).
+//! limit with each algorithm on main; `windowed_<algorithm>` is the
+//! algorithm behind Netflix's window; `hybrid` is the recommended,
+//! windowed algorithm).
 //! A `_static` row is the same layer built with `from_static` over a
 //! leaked `&'static` bulkhead or limiter: its calls hold a plain reference
 //! instead of their thread's spare handle.
@@ -39,7 +40,8 @@
 //! One run on the shared 2-core machine (overhead / tower's, 33.7 ns):
 //! bulkhead 0.50, `c_bulkhead_static` 0.43; adaptive limit 0.90–0.95 on
 //! the shared limiter (fixed 0.90, AIMD and Vegas 0.92, Gradient2, hybrid
-//! and windowed AIMD 0.95) and 0.78–0.85 `_static`, with drops 0.89–0.93
+//! and windowed AIMD 0.95; in a later run windowed Vegas and Gradient2
+//! 0.95) and 0.78–0.85 `_static`, with drops 0.89–0.95
 //! and 0.79–0.84; two-thread scaling 1.5–2.0 for every seawall row
 //! (tower's: 0.97, `cpu-sc` 0.32). Per call the limit makes the bulkhead's
 //! two compare-and-swaps (take a permit, give it back), two clock reads,
@@ -190,48 +192,38 @@ fn limiter(algorithm: impl Algorithm) -> Limiter {
 }
 
 fn limit_rows() -> Vec<(&'static str, Limiter)> {
-    let windowed_aimd = Windowed::builder()
-        .build(
-            Aimd::builder()
-                .initial_limit(10_000)
-                .max_limit(20_000)
-                .build()
-                .expect("valid"),
-        )
-        .expect("valid");
+    let aimd = || {
+        Aimd::builder()
+            .initial_limit(10_000)
+            .max_limit(20_000)
+            .build()
+            .expect("valid")
+    };
+    let vegas = || {
+        Vegas::builder()
+            .initial_limit(10_000)
+            .max_limit(20_000)
+            .build()
+            .expect("valid")
+    };
+    let gradient2 = || {
+        Gradient2::builder()
+            .initial_limit(10_000)
+            .max_limit(20_000)
+            .build()
+            .expect("valid")
+    };
+    fn windowed(algorithm: impl Algorithm) -> Limiter {
+        limiter(Windowed::builder().build(algorithm).expect("valid"))
+    }
     vec![
         ("d_limit_fixed", limiter(Fixed::new(10_000).expect("valid"))),
-        (
-            "d_limit_aimd",
-            limiter(
-                Aimd::builder()
-                    .initial_limit(10_000)
-                    .max_limit(20_000)
-                    .build()
-                    .expect("valid"),
-            ),
-        ),
-        ("d_limit_windowed_aimd", limiter(windowed_aimd)),
-        (
-            "d_limit_vegas",
-            limiter(
-                Vegas::builder()
-                    .initial_limit(10_000)
-                    .max_limit(20_000)
-                    .build()
-                    .expect("valid"),
-            ),
-        ),
-        (
-            "d_limit_gradient2",
-            limiter(
-                Gradient2::builder()
-                    .initial_limit(10_000)
-                    .max_limit(20_000)
-                    .build()
-                    .expect("valid"),
-            ),
-        ),
+        ("d_limit_aimd", limiter(aimd())),
+        ("d_limit_windowed_aimd", windowed(aimd())),
+        ("d_limit_vegas", limiter(vegas())),
+        ("d_limit_windowed_vegas", windowed(vegas())),
+        ("d_limit_gradient2", limiter(gradient2())),
+        ("d_limit_windowed_gradient2", windowed(gradient2())),
         // The recommended window; bounds like the others', so that drops
         // in every window (which it answers by backing off down to its
         // minimum) leave the limit far above the calls in flight.

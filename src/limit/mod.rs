@@ -31,8 +31,9 @@
 //! a shared 2-core machine; overhead over a bare service divided by that
 //! of tower's static `ConcurrencyLimit`, 33.7 ns): 0.90–0.95× with the
 //! default shared limiter (fixed 0.90, AIMD and Vegas 0.92, Gradient2,
-//! hybrid and windowed AIMD 0.95), 0.78–0.85× with `from_static`, and
-//! 0.89–0.93× and 0.79–0.84× with 1 call in 64 dropped; 0 allocations per
+//! hybrid and windowed AIMD 0.95; windowed Vegas and Gradient2 0.95 in a
+//! later run), 0.78–0.85× with `from_static`, and 0.89–0.95× and
+//! 0.79–0.85× with 1 call in 64 dropped; 0 allocations per
 //! admitted call; two threads sharing one limiter scale 1.5–1.9 (tower's:
 //! 0.97).
 
