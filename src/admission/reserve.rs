@@ -136,9 +136,10 @@ impl<R: Reserve> Reservation<R> {
     }
 
     /// `call` of a service reserving in front of an inner service: makes
-    /// the inner call (`call`, given the layer) and returns its response future with the
-    /// call's permit (`wrap`), or the refusal's (`refuse`). Panics, naming
-    /// `service`, if `poll_ready` did not return `Ready` first.
+    /// the inner call (`call`, given the layer) and returns its response
+    /// future with the call's permit (`wrap`), or the refusal's
+    /// (`refuse`). Panics, naming `service`, if `poll_ready` did not return
+    /// `Ready` first.
     #[inline]
     pub(crate) fn call<F, Out>(
         &mut self,
