@@ -48,8 +48,8 @@
 //!   time window reads one to find its bucket; slow-call detection reads
 //!   one at admission and one at the outcome), one uncontended `fetch_add`
 //!   (a count window's cursor, a time window's bucket), and with `_hold`
-//!   the response future's hold on the breaker (as `b2_hold`). The summary divides each `m_*`
-//!   row's overhead by its floor's.
+//!   the response future's hold on the breaker (as `b2_hold`). The summary
+//!   divides each `m_*` row's overhead by its floor's.
 //!
 //! # Group `two_threads`: one breaker shared by N threads
 //!

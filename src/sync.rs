@@ -98,10 +98,10 @@ impl Lease {
 #[cfg(not(seawall_loom))]
 impl Drop for Lease {
     fn drop(&mut self) {
-        // The mutex orders this thread's last writes to an owned stripe
-        // before the next holder's first.
         // Off the index before another thread can take it.
         HINT.with(|h| h.set(UNLEASED));
+        // The mutex orders this thread's last writes to an owned stripe
+        // before the next holder's first.
         let mut leases = LEASES.lock().unwrap_or_else(|e| e.into_inner());
         leases.1.push(self.0);
     }

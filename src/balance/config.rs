@@ -225,7 +225,8 @@ impl Builder {
         self
     }
 
-    /// The clock (default [`PreciseClock`](crate::clock::PreciseClock): latencies need nanoseconds).
+    /// The clock (default [`PreciseClock`](crate::clock::PreciseClock):
+    /// latencies need nanoseconds).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.config.clock = SharedClock::new(clock);
         self

@@ -89,9 +89,10 @@ impl Builder {
     /// Calls that take longer than this are slow (non-zero; default: no
     /// slow-call detection, so no clock reads on the call path). Durations
     /// are measured with the breaker's clock: the default
-    /// [`SystemClock`](crate::clock::SystemClock) has the resolution of a kernel tick (a few ms), so
-    /// give a [`PreciseClock`](crate::clock::PreciseClock) for thresholds of
-    /// a few milliseconds.
+    /// [`SystemClock`](crate::clock::SystemClock) has the resolution of a
+    /// kernel tick (a few ms), so give a
+    /// [`PreciseClock`](crate::clock::PreciseClock) for thresholds of a few
+    /// milliseconds.
     pub fn slow_call_duration_threshold(mut self, threshold: Duration) -> Self {
         self.settings.slow_call_duration_threshold = Some(threshold);
         self
@@ -134,7 +135,8 @@ impl Builder {
         self
     }
 
-    /// The clock to read (default [`SystemClock`](crate::clock::SystemClock)); a
+    /// The clock to read (default
+    /// [`SystemClock`](crate::clock::SystemClock)); a
     /// [`ManualClock`](crate::clock::ManualClock) in tests.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(SharedClock::new(clock));

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tower::{BoxError, Layer};
 
 use super::{Builder, Bulkhead, Full, Mode, Rejection, WaitTimedOut};
-use crate::admission::{HasPool, Hold, Permit, Pool, Striped, TimedAcquire, WaitError};
+use crate::admission::{HasPool, Hold, Permit, Pool, Reserve, Striped, TimedAcquire, WaitError};
 use crate::observe::{Event, SharedObserver};
 use crate::ConfigError;
 
@@ -220,11 +220,11 @@ impl BulkheadLayer {
     }
 
     /// A permit if one is free: the slot first, then the call's hold, so
-    /// that a full bulkhead takes no hold.
+    /// that a full bulkhead takes no hold (the service's reservation, at
+    /// once).
     #[inline]
     pub(crate) fn try_permit(&self) -> Option<Permit<Handle>> {
-        let stripe = self.pool().try_acquire()?;
-        Some(Permit::new(self.for_call(), stripe))
+        self.try_reserve().map(|stripe| self.redeem(stripe))
     }
 
     #[cold]

@@ -69,8 +69,9 @@
 //! floor of the table above: an uncontended RMW (4.7–5 ns on the measuring
 //! machine) and a system clock read (2.7 ns) per call for a time window, a
 //! second read for slow-call detection, and for the default handle the
-//! hold on the breaker (about 6 ns as a thread's spare); a time window's bucket is shared by the threads of
-//! its stripe, so a plain store would lose counts. The rest, about 5 ns on
+//! hold on the breaker (about 6 ns as a thread's spare); a time window's
+//! bucket is shared by the threads of its stripe, so a plain store would
+//! lose counts. The rest, about 5 ns on
 //! one thread with a `&'static` breaker, is spread over the record's
 //! bookkeeping without a hot spot: the state word compared with the
 //! admitting one (a late call must not count in a new generation), the
